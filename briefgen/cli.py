@@ -1,0 +1,258 @@
+"""The command line: each command parses options, loads config and calls one library function.
+
+Library errors (``BriefgenError``) become one-line messages and exit codes here and only here.
+Heavy modules (WeasyPrint, trafilatura) are imported inside the commands that need them.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from briefgen import __version__
+from briefgen.errors import BriefgenError, ConfigError
+
+if TYPE_CHECKING:
+    from briefgen.config import LoadedConfig
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def warn(message: str) -> None:
+    """Print one warning line to stderr."""
+    click.echo(f"warning: {message}", err=True)
+
+
+def config_options(func: F) -> F:
+    """Add --config and --topic-file to a command that reads the configuration."""
+    func = click.option(
+        "--topic-file",
+        "topic_files",
+        multiple=True,
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Extra topic file (YAML); may be given several times. config.yaml is not touched.",
+    )(func)
+    func = click.option(
+        "--config",
+        "-c",
+        "config_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="Path to config.yaml (default: ./config.yaml).",
+    )(func)
+    return func
+
+
+def load(config_path: Path | None, topic_files: tuple[Path, ...]) -> LoadedConfig:
+    """Load and validate the configuration (every command that reads config does this first)."""
+    from briefgen.configload import load_config
+
+    return load_config(config_path, topic_files=list(topic_files))
+
+
+def handle_errors(func: F) -> F:
+    """Turn library errors into a message on stderr and the error's exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ConfigError as exc:
+            for problem in exc.problems:
+                click.echo(problem, err=True)
+            sys.exit(exc.exit_code)
+        except BriefgenError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="briefgen")
+def cli() -> None:
+    """Turn a corpus of news articles into cited policy briefs (Markdown, PDF, JSON)."""
+
+
+@cli.command()
+@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
+@handle_errors
+def init(directory: Path | None) -> None:
+    """Write a working starter project (config.yaml, topics, templates) into DIRECTORY."""
+    from briefgen.starter import init_project
+
+    target = directory or Path.cwd()
+    for path in init_project(target):
+        click.echo(f"wrote {path}")
+
+
+@cli.command()
+@config_options
+@click.option("--strict", is_flag=True, help="Exit non-zero if any file was skipped.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar, no summary.")
+@handle_errors
+def index(config_path: Path | None, topic_files: tuple[Path, ...], strict: bool, quiet: bool) -> None:
+    """Read the corpus and update the search index incrementally."""
+    from briefgen.index import update_index
+
+    cfg = load(config_path, topic_files)
+    summary = update_index(cfg, progress=not quiet, warn=warn)
+    if not quiet:
+        click.echo(summary.format())
+    if strict and summary.skipped:
+        click.echo(f"error: {len(summary.skipped)} file(s) skipped (--strict)", err=True)
+        sys.exit(1)
+
+
+@cli.command()
+@config_options
+@click.argument("topic")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="At most N passages.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--explain", is_flag=True, help="Show the matched terms, weights and score.")
+@handle_errors
+def select(
+    config_path: Path | None,
+    topic_files: tuple[Path, ...],
+    topic: str,
+    limit: int | None,
+    as_json: bool,
+    explain: bool,
+) -> None:
+    """Print the passages selected for TOPIC, best first."""
+    from briefgen.select import format_selection, select_topic, selection_to_json
+
+    cfg = load(config_path, topic_files)
+    selection = select_topic(cfg, topic, limit=limit)
+    if as_json:
+        click.echo(json.dumps(selection_to_json(selection, cfg), ensure_ascii=False, indent=2))
+    else:
+        click.echo(format_selection(selection, cfg, explain=explain))
+
+
+@cli.command()
+@config_options
+@click.argument("brief", required=False)
+@click.option(
+    "--format",
+    "formats",
+    default=None,
+    help="Comma-separated output formats: md,pdf,json (default: the brief's own).",
+)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write the files into this folder.")
+@click.option("--as-of", "as_of", default=None, help="Build as of this date (YYYY-MM-DD).")
+@handle_errors
+def build(
+    config_path: Path | None,
+    topic_files: tuple[Path, ...],
+    brief: str | None,
+    formats: str | None,
+    out_dir: Path | None,
+    as_of: str | None,
+) -> None:
+    """Build BRIEF (default: the default brief) from the corpus."""
+    from briefgen.build import build_brief, parse_as_of, parse_formats
+    from briefgen.index import update_index
+
+    cfg = load(config_path, topic_files)
+    update_index(cfg, progress=False, warn=warn)
+    result = build_brief(
+        cfg, brief, formats=parse_formats(formats), out_dir=out_dir, as_of=parse_as_of(as_of)
+    )
+    for path in result.files:
+        click.echo(f"wrote {path}")
+
+
+@cli.command()
+@config_options
+@click.argument("brief_json", type=click.Path(dir_okay=False, path_type=Path))
+@handle_errors
+def verify(config_path: Path | None, topic_files: tuple[Path, ...], brief_json: Path) -> None:
+    """Re-check every quote in BRIEF_JSON against the corpus as it is now."""
+    from briefgen.verify import verify_brief
+
+    cfg = load(config_path, topic_files)
+    report = verify_brief(brief_json, cfg)
+    click.echo(report.format())
+    if not report.ok:
+        sys.exit(1)
+
+
+@cli.command()
+@config_options
+@handle_errors
+def validate(config_path: Path | None, topic_files: tuple[Path, ...]) -> None:
+    """Check config.yaml and topic files; report every problem, one per line."""
+    cfg = load(config_path, topic_files)
+    click.echo(
+        f"{cfg.path.name}: ok ({len(cfg.topics)} topics, {len(cfg.config.briefs)} briefs)"
+    )
+
+
+@cli.command()
+@handle_errors
+def schema() -> None:
+    """Print the config.yaml schema as JSON Schema (for editor autocompletion)."""
+    from briefgen.configload import config_json_schema
+
+    click.echo(json.dumps(config_json_schema(), indent=2))
+
+
+@cli.command("run-due")
+@config_options
+@click.option("--now", default=None, help="Pretend the time is this ISO-8601 instant (for tests).")
+@handle_errors
+def run_due_command(config_path: Path | None, topic_files: tuple[Path, ...], now: str | None) -> None:
+    """Build every scheduled brief whose latest slot has not been built yet, then exit."""
+    from briefgen.schedule import parse_now, run_due
+
+    cfg = load(config_path, topic_files)
+    result = run_due(cfg, now=parse_now(now), echo=click.echo)
+    sys.exit(result.exit_code)
+
+
+@cli.command("schedule")
+@config_options
+@click.option("--list", "list_only", is_flag=True, help="Show each brief's next run times and exit.")
+@handle_errors
+def schedule_command(
+    config_path: Path | None, topic_files: tuple[Path, ...], list_only: bool
+) -> None:
+    """Run in the foreground: sleep until the next slot, build, repeat."""
+    from briefgen.schedule import format_schedule_list, run_forever
+
+    cfg = load(config_path, topic_files)
+    if list_only:
+        click.echo(format_schedule_list(cfg))
+        return
+    sys.exit(run_forever(cfg.path, topic_files=list(topic_files), echo=click.echo))
+
+
+@cli.command()
+@config_options
+@click.argument("brief", required=False)
+@click.option("--limit", type=click.IntRange(min=1), default=50, help="At most N runs.")
+@handle_errors
+def history(
+    config_path: Path | None, topic_files: tuple[Path, ...], brief: str | None, limit: int
+) -> None:
+    """Print the run history of scheduled builds."""
+    from briefgen.schedule import format_history
+
+    cfg = load(config_path, topic_files)
+    click.echo(format_history(cfg, brief, limit=limit))
+
+
+def main() -> None:
+    """Entry point of the ``briefgen`` console script."""
+    cli(prog_name="briefgen")

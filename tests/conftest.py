@@ -1,0 +1,44 @@
+"""Shared fixtures: a throw-away copy of the project, the shared data folder, hypothesis profiles."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+# `make test` stays fast; `make fuzz` (HYPOTHESIS_PROFILE=fuzz) runs many more examples.
+settings.register_profile(
+    "default", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile(
+    "fuzz", max_examples=3000, deadline=None, suppress_health_check=list(HealthCheck)
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A copy of the project (config.yaml, seeds/, topics/, templates/) in a temporary folder."""
+    dest = tmp_path / "project"
+    dest.mkdir()
+    for name in ("config.yaml",):
+        if (ROOT / name).exists():
+            shutil.copy2(ROOT / name, dest / name)
+    for name in ("seeds", "topics", "templates"):
+        if (ROOT / name).exists():
+            shutil.copytree(ROOT / name, dest / name)
+    return dest
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """The external corpora in ../shared/data; skips the test when they are absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"needs the shared corpora at {SHARED_DATA} (absent on this machine)")
+    return SHARED_DATA
