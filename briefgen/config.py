@@ -8,16 +8,27 @@ Loading, validation with ``file:line:col`` locations and ``briefgen schema`` liv
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
-from typing import Literal
+import string
+from pathlib import Path, PurePosixPath
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+# Topic and brief names appear on the command line and in output folder names, so they
+# are plain words: no slashes, no leading dot (which also rules out "..").
+Name = Annotated[str, StringConstraints(pattern=r"^\w[\w.-]*$")]
+
+# A term's weight: a real number above zero. Strict, so that YAML's `yes` or a quoted
+# "2" is reported instead of being read as 1.0 or 2.0.
+Weight = Annotated[float, Field(strict=True, gt=0)]
 
 
 class StrictModel(BaseModel):
     """Base for config models: unknown keys are errors, values are not coerced loosely."""
 
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, frozen=True)
+    model_config = ConfigDict(
+        extra="forbid", use_attribute_docstrings=True, frozen=True, allow_inf_nan=False
+    )
 
 
 class CorpusSettings(StrictModel):
@@ -32,7 +43,7 @@ class CorpusSettings(StrictModel):
     )
     """Glob patterns (matched against file names, searched recursively) of files to read."""
 
-    max_file_mb: float = Field(default=50.0, gt=0)
+    max_file_mb: float = Field(default=50.0, gt=0, strict=True)
     """Files larger than this many megabytes are skipped with a warning, before being read."""
 
 
@@ -42,13 +53,13 @@ class IndexSettings(StrictModel):
 
 
 class Topic(StrictModel):
-    title: str
+    title: str = Field(min_length=1)
     """Section heading shown in the brief, e.g. "Security and defence"."""
 
     description: str = ""
     """One line shown under the section heading, saying what the topic covers."""
 
-    terms: dict[str, float] = Field(default_factory=dict)
+    terms: dict[str, Weight] = Field(default_factory=dict)
     """Words and phrases that make a passage relevant, each with a weight (1 = normal,
     higher = stronger evidence). A term with a space is matched as a phrase. A plain list
     of terms is also accepted (every weight 1)."""
@@ -59,13 +70,13 @@ class Topic(StrictModel):
     exclude: list[str] = Field(default_factory=list)
     """A passage containing any of these terms or phrases is never selected."""
 
-    min_score: float = Field(default=1.0, ge=0)
+    min_score: float = Field(default=1.0, ge=0, strict=True)
     """Passages scoring below this are left out, so an irrelevant corpus gives nothing."""
 
-    max_passages: int = Field(default=6, gt=0)
+    max_passages: int = Field(default=6, gt=0, strict=True)
     """At most this many passages in the topic's section."""
 
-    max_per_source: int = Field(default=2, gt=0)
+    max_per_source: int = Field(default=2, gt=0, strict=True)
     """At most this many passages from any one article, to spread the section across sources."""
 
     date_from: dt.date | None = None
@@ -74,8 +85,25 @@ class Topic(StrictModel):
     date_to: dt.date | None = None
     """Only articles dated on or before this day (YYYY-MM-DD)."""
 
-    within_days: int | None = Field(default=None, gt=0)
+    within_days: int | None = Field(default=None, gt=0, strict=True)
     """Only articles dated within this many days before the brief's as-of date."""
+
+    @field_validator("terms", mode="before")
+    @classmethod
+    def _terms_from_list(cls, value: Any) -> Any:
+        # A plain list is the easy way to write terms: every weight 1. A list item may
+        # also be a one-entry mapping `- tariff: 3`, as people write it by analogy.
+        if not isinstance(value, list):
+            return value
+        terms: dict[Any, Any] = {}
+        for item in value:
+            if isinstance(item, dict) and len(item) == 1:
+                terms.update(item)
+            elif isinstance(item, str):
+                terms[item] = 1.0
+            else:
+                raise ValueError("each term in a list must be text (a word or phrase)")
+        return terms
 
 
 class Schedule(StrictModel):
@@ -85,15 +113,51 @@ class Schedule(StrictModel):
     timezone: str = "UTC"
     """IANA time zone the cron expression is read in, e.g. "Asia/Tokyo"."""
 
-    lateness_hours: float = Field(default=12.0, gt=0)
+    lateness_hours: float = Field(default=12.0, gt=0, strict=True)
     """A missed slot younger than this is caught up (once); older ones are recorded as missed."""
 
-    max_retries: int = Field(default=3, ge=0)
+    max_retries: int = Field(default=3, ge=0, strict=True)
     """How many times a failed slot is retried on later run-due calls."""
+
+    output: str = "{brief}/{date}"
+    """Dated output folder pattern under the output folder; {brief}, {date} (YYYY-MM-DD) and
+    {time} (HHMM), in the brief's time zone, are filled in. {date} must be in the last folder;
+    a `latest` link beside the dated folders points to the newest one."""
+
+    @field_validator("cron")
+    @classmethod
+    def _check_cron(cls, value: str) -> str:
+        # Checked here so that every loader reports it at the key's file:line:col.
+        from briefgen.cronslots import cron_problem
+
+        problem = cron_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        from briefgen.cronslots import timezone_problem
+
+        problem = timezone_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("output")
+    @classmethod
+    def _check_output(cls, value: str) -> str:
+        from briefgen.cronslots import output_pattern_problem
+
+        problem = output_pattern_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
 
 
 class BriefSpec(StrictModel):
-    title: str
+    title: str = Field(min_length=1)
     """Title shown on the brief's first page and in the PDF metadata."""
 
     subtitle: str | None = None
@@ -102,10 +166,12 @@ class BriefSpec(StrictModel):
     author: str | None = None
     """Author or organisation shown in the title block and PDF metadata."""
 
-    topics: list[str]
+    topics: list[str] = Field(min_length=1)
     """Topic keys, in the order their sections appear."""
 
-    formats: list[Literal["md", "pdf", "json"]] = Field(default_factory=lambda: ["md", "pdf", "json"])
+    formats: list[Literal["md", "pdf", "json"]] = Field(
+        default_factory=lambda: ["md", "pdf", "json"], min_length=1
+    )
     """Which files to write."""
 
     template_dir: str | None = None
@@ -117,17 +183,34 @@ class BriefSpec(StrictModel):
     output: str = "{brief}"
     """Output folder pattern under the output folder; {brief} and {date} (YYYY-MM-DD) are filled in."""
 
-    key_points: int = Field(default=4, ge=0)
+    key_points: int = Field(default=4, ge=0, strict=True)
     """How many of the strongest passages across topics to list as key points."""
 
-    within_days: int | None = Field(default=None, gt=0)
+    within_days: int | None = Field(default=None, gt=0, strict=True)
     """Only articles dated within this many days before the as-of date (applies to every topic)."""
 
     schedule: Schedule | None = None
     """When to build this brief unattended (briefgen run-due / briefgen schedule)."""
 
-    keep: int | None = Field(default=None, gt=0)
-    """Scheduled runs: keep only the newest N dated output folders."""
+    keep: int | None = Field(default=None, gt=0, strict=True)
+    """Scheduled runs: keep only the newest N dated output folders (never the one `latest`
+    points to); default: keep all."""
+
+    @field_validator("output")
+    @classmethod
+    def _check_output(cls, value: str) -> str:
+        # The pattern names a folder under the output folder: it must not climb out of it.
+        try:
+            fields = {name for _, name, _, _ in string.Formatter().parse(value) if name is not None}
+        except ValueError as exc:
+            raise ValueError(f"{exc}; write literal braces as {{{{ and }}}}") from None
+        unknown = sorted(fields - {"brief", "date"})
+        if unknown:
+            raise ValueError(f"unknown field {{{unknown[0]}}}; use {{brief}} and {{date}}")
+        parts = PurePosixPath(value.replace("\\", "/")).parts
+        if not value.strip() or value.startswith(("/", "\\")) or ".." in parts:
+            raise ValueError("must be a folder inside the output folder, e.g. \"{brief}\"")
+        return value
 
 
 class OutputSettings(StrictModel):
@@ -145,13 +228,13 @@ class Config(StrictModel):
     output: OutputSettings = Field(default_factory=OutputSettings)
     """Where briefs are written."""
 
-    topics: dict[str, Topic] = Field(default_factory=dict)
+    topics: dict[Name, Topic] = Field(default_factory=dict)
     """Topics defined inline, keyed by a short name used in briefs and on the command line."""
 
     topic_files: list[str] = Field(default_factory=lambda: ["topics/*.yaml"])
     """Glob patterns of extra topic files (one topic per file, keyed by file stem)."""
 
-    briefs: dict[str, BriefSpec] = Field(default_factory=dict)
+    briefs: dict[Name, BriefSpec] = Field(default_factory=dict)
     """Briefs, keyed by name."""
 
     default_brief: str | None = None
@@ -167,6 +250,7 @@ class LoadedConfig(BaseModel):
     path: Path  # the config.yaml file
     root: Path  # the project root: config.yaml's folder; relative paths resolve here
     topics: dict[str, Topic]  # inline topics + topic files + --topic-file, merged
+    topic_sources: dict[str, Path] = {}  # topic key -> the file that defines it
 
     def resolve(self, relative: str) -> Path:
         """Return a config path resolved against the project root."""

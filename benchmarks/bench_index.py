@@ -1,0 +1,255 @@
+"""Benchmarks 1 and 2: indexing from scratch vs the bare FTS5 floor; re-index; one article added.
+
+Run as a script with `floor PASSAGES DB` it is the floor worker: it inserts the passage
+texts into a bare FTS5 table in one transaction and prints the seconds that took as JSON.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import sqlite3
+import sys
+import time
+from pathlib import Path
+
+from bench_common import (
+    PYTHON,
+    WORK,
+    Context,
+    Figure,
+    Section,
+    Stats,
+    briefgen_command,
+    data_file,
+    log,
+    module_exists,
+    run_process,
+    show_command,
+    REUTERS_FINANCIAL,
+)
+from bench_work import (
+    corpus_for,
+    make_project,
+    passage_texts,
+    profile_command,
+    read_lines,
+    remove_index,
+)
+
+INDEX_RATIO_TARGET = 2.5
+INDEX_MEMORY_TARGET_MB = 1024
+NOCHANGE_TARGET_S = 1.0
+TXT_ARTICLES = 20_000
+TXT_ARTICLES_QUICK = 2_000
+FLOOR_SCHEMA = "CREATE VIRTUAL TABLE passages USING fts5(text, tokenize='porter unicode61')"
+
+
+def floor_insert(passages_file: Path, db: Path) -> float:
+    """Insert every passage text into a bare FTS5 table in one transaction; return seconds."""
+    texts = read_lines(passages_file)
+    for suffix in ("", "-journal", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    con = sqlite3.connect(db, isolation_level=None)
+    con.execute(FLOOR_SCHEMA)
+    start = time.perf_counter()
+    con.execute("BEGIN")
+    con.executemany("INSERT INTO passages(text) VALUES (?)", ((t,) for t in texts))
+    con.execute("COMMIT")
+    seconds = time.perf_counter() - start
+    con.close()
+    return seconds
+
+
+def measure_floor(passages_file: Path, runs: int) -> tuple[Stats, list[str]]:
+    """The floor, each run in a fresh process (reading the texts is not timed)."""
+    db = WORK / "floor" / "floor.sqlite"
+    db.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [PYTHON, __file__, "floor", str(passages_file), str(db)]
+    values = []
+    for i in range(runs):
+        res = run_process(cmd).check()
+        values.append(json.loads(res.stdout.strip().splitlines()[-1])["seconds"])
+        log(f"  floor run {i + 1}: {values[-1]:.1f} s")
+    db.unlink(missing_ok=True)
+    return Stats(values), [show_command(cmd)]
+
+
+def run_index(ctx: Context) -> Section:
+    """1. Index the Reuters financial corpus from scratch through `briefgen index`."""
+    sec = Section("index", "1. Indexing from scratch vs the bare FTS5 floor")
+    full = data_file(REUTERS_FINANCIAL)
+    if full is None:
+        return sec.skip(f"../shared/data/{REUTERS_FINANCIAL} is absent")
+    corpus = corpus_for(ctx.quick, full)
+    project = WORK / ("quick" if ctx.quick else "full")
+    config = make_project(project, corpus)
+    ctx.shared.update(corpus=corpus, project=project, config=config)
+    passages_file, n_passages, how = passage_texts(corpus, config)
+    ctx.shared.update(passages_file=passages_file, n_passages=n_passages, passages_how=how)
+
+    log(f"floor: bare FTS5 insert of {n_passages:,} passages x{ctx.runs}")
+    floor, floor_cmds = measure_floor(passages_file, ctx.runs)
+    sec.commands += floor_cmds
+    sec.raw["floor"] = floor.to_json()
+    sec.raw["passages"] = {"count": n_passages, "how": how}
+    floor_fig = Figure("1", f"floor: bare FTS5 insert, one transaction ({n_passages:,} passages)",
+                       floor.fmt())
+    if not module_exists("index"):
+        sec.figures.append(floor_fig)
+        sec.details.append("`briefgen index` is not available yet (briefgen/index.py absent): "
+                           "only the floor was measured.")
+        return sec
+
+    cmd = [*briefgen_command(), "index", "-c", str(config)]
+    sec.commands.insert(0, show_command(cmd) + "   # after deleting index.sqlite")
+    walls, rss, stderr_tail = [], [], ""
+    for i in range(ctx.runs):
+        remove_index(project)
+        res = run_process(cmd).check()
+        walls.append(res.wall)
+        rss.append(res.tree_peak_mb)
+        stderr_tail = res.stderr
+        log(f"  briefgen index run {i + 1}: {res.wall:.1f} s, peak {res.tree_peak_mb:.0f} MB")
+    ctx.shared["index_ready"] = True
+    wall, mem = Stats(walls), Stats(rss)
+    ratio = wall.median / floor.median
+    rates = Stats([n_passages / w for w in walls])
+    eta = bool(re.search(r"<\d+:\d\d", stderr_tail))
+    sec.raw.update(index_wall=wall.to_json(), index_peak_mb=mem.to_json(), ratio=ratio,
+                   progress_eta_seen=eta, summary=res.stdout.strip()[-2000:])
+    sec.figures += [
+        Figure("1", "`briefgen index` from scratch, whole process", wall.fmt()),
+        Figure("1", "throughput", rates.fmt("passages/s", 0)),
+        floor_fig,
+        Figure("1", "index time / floor", f"{ratio:.2f}×", f"≤ {INDEX_RATIO_TARGET}×",
+               ratio <= INDEX_RATIO_TARGET),
+        Figure("1", "peak RSS, whole process tree", mem.fmt("MB", 0),
+               f"< {INDEX_MEMORY_TARGET_MB} MB", mem.hi < INDEX_MEMORY_TARGET_MB),
+        Figure("1", "progress bar with ETA on stderr", "seen" if eta else "not seen",
+               "present", eta),
+    ]
+    sec.details.append(f"Passage texts for the floor and the peer: {n_passages:,}, cut by {how} "
+                       f"from `{corpus.name}`. Last run's summary:\n\n```\n"
+                       f"{res.stdout.strip()[-1500:]}\n```")
+    if ratio > INDEX_RATIO_TARGET or mem.hi >= INDEX_MEMORY_TARGET_MB:
+        small = corpus_for(True, full)
+        prof_project = WORK / "profile-index"
+        prof_config = make_project(prof_project, small, fresh=True)
+        sec.details.append("**Profile** (target missed; a 10,000-article subset, main process):"
+                           "\n\n" + profile_command(["index", "-q", "-c", str(prof_config)],
+                                                    "index"))
+    return sec
+
+
+def run_reindex(ctx: Context) -> Section:
+    """2. Re-index with nothing changed; one article added to a large .txt folder corpus."""
+    sec = Section("reindex", "2. Re-index: nothing changed, one article added")
+    full = data_file(REUTERS_FINANCIAL)
+    if full is None:
+        return sec.skip(f"../shared/data/{REUTERS_FINANCIAL} is absent")
+    if not module_exists("index"):
+        return sec.skip("briefgen/index.py does not exist yet")
+    config = ctx.shared.get("config")
+    if config and ctx.shared.get("index_ready"):
+        cmd = [*briefgen_command(), "index", "-c", str(config)]
+        nochange = Stats([run_process(cmd).check().wall for _ in range(max(ctx.runs, 5))])
+        sec.commands.append(show_command(cmd) + "   # again, nothing changed")
+        sec.raw["nochange_jsonl"] = nochange.to_json()
+        sec.figures.append(Figure("2", f"re-index, nothing changed ({ctx.shared['corpus'].name})",
+                                  nochange.fmt(), f"< {NOCHANGE_TARGET_S:.0f} s",
+                                  nochange.median < NOCHANGE_TARGET_S))
+        if nochange.median >= NOCHANGE_TARGET_S:
+            sec.details.append("**Profile** of the no-change re-index:\n\n"
+                               + profile_command(["index", "-q", "-c", str(config)], "reindex"))
+
+    n_files = TXT_ARTICLES_QUICK if ctx.quick else TXT_ARTICLES
+    project = WORK / "txt"
+    folder = project / "corpus"
+    _write_txt_corpus(full, folder, n_files, ctx.runs)
+    config_txt = make_project(project, "corpus")
+    cmd = [*briefgen_command(), "index", "-c", str(config_txt)]
+    sec.commands.append(show_command(cmd) + f"   # {n_files:,} .txt files: from scratch, "
+                        "then nothing changed, then after adding one file")
+    for extra in folder.glob("added_*.txt"):
+        extra.unlink()
+    scratch = []
+    for i in range(ctx.runs):
+        remove_index(project)
+        scratch.append(run_process(cmd).check().wall)
+        log(f"  txt folder from scratch run {i + 1}: {scratch[-1]:.1f} s")
+    same = [run_process(cmd).check().wall for _ in range(ctx.runs)]
+    added = []
+    for i, text in enumerate(_extra_articles(full, n_files, ctx.runs)):
+        (folder / f"added_{i:02d}.txt").write_text(text, encoding="utf-8")
+        added.append(run_process(cmd).check().wall)
+    scratch_s, same_s, added_s = Stats(scratch), Stats(same), Stats(added)
+    share = added_s.median / scratch_s.median
+    delta = added_s.median - same_s.median
+    proportional = delta < max(0.5, 20 * scratch_s.median / n_files) and share < 0.25
+    sec.raw.update(txt_files=n_files, txt_scratch=scratch_s.to_json(), txt_same=same_s.to_json(),
+                   txt_added=added_s.to_json())
+    sec.figures += [
+        Figure("2", f".txt folder ({n_files:,} files) from scratch", scratch_s.fmt()),
+        Figure("2", ".txt folder, nothing changed", same_s.fmt(), f"< {NOCHANGE_TARGET_S:.0f} s",
+               same_s.median < NOCHANGE_TARGET_S),
+        Figure("2", ".txt folder, one article added", added_s.fmt(),
+               "∝ change, not corpus", proportional),
+    ]
+    sec.details.append(
+        f"One article added costs {added_s.median:.2f} s = {100 * share:.1f}% of the "
+        f"from-scratch index of the folder; {delta * 1000:.0f} ms more than a re-index with "
+        f"nothing changed (which stats all {n_files:,} files). Indexing from scratch costs "
+        f"{1000 * scratch_s.median / n_files:.1f} ms per article, so the added article is "
+        f"{'in line with' if proportional else 'far above'} its own share of the work.")
+    return sec
+
+
+def _write_txt_corpus(full: Path, folder: Path, n_files: int, runs: int) -> None:
+    """Write the first N non-empty Reuters articles as .txt files (once; reused after)."""
+    marker = folder / f".complete-{n_files}"
+    if marker.exists():
+        return
+    if folder.exists():
+        for old in folder.iterdir():
+            old.unlink()
+    folder.mkdir(parents=True, exist_ok=True)
+    log(f"writing {n_files:,} .txt articles into {folder} ...")
+    written = 0
+    with gzip.open(full, "rt", encoding="utf-8") as fh:
+        for line in fh:
+            record = json.loads(line)
+            text = (record.get("text") or "").strip()
+            if not text:
+                continue
+            (folder / f"reuters_{record.get('id', written)}_{written:05d}.txt").write_text(
+                f"{record.get('title') or ''}\n\n{text}\n", encoding="utf-8")
+            written += 1
+            if written >= n_files:
+                break
+    marker.touch()
+
+
+def _extra_articles(full: Path, skip: int, count: int) -> list[str]:
+    """`count` non-empty articles that come after the first `skip` ones."""
+    out: list[str] = []
+    seen = 0
+    with gzip.open(full, "rt", encoding="utf-8") as fh:
+        for line in fh:
+            text = (json.loads(line).get("text") or "").strip()
+            if not text:
+                continue
+            seen += 1
+            if seen > skip:
+                out.append(text + "\n")
+                if len(out) >= count:
+                    break
+    return out
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "floor":
+        print(json.dumps({"seconds": floor_insert(Path(sys.argv[2]), Path(sys.argv[3]))}))
+    else:
+        sys.exit("usage: bench_index.py floor PASSAGES_FILE DB")

@@ -1,0 +1,214 @@
+"""Score topic configs as document selectors on Reuters-21578 (ModApte split).
+
+Run: ``make eval`` (or ``.venv/bin/python benchmarks/eval_topics.py [--sweep]``).
+
+Each topic in ``benchmarks/topics/*.yaml`` (the same format as a ``topics/*.yaml`` file) is
+compared with a human label: ``trade`` with the ``trade`` topic label, ``japan``, ``china``
+and ``south-korea`` with the ``places`` labels. The shipped ``config.yaml`` topics ``trade``
+and ``china`` are scored too, for reference (they are written for today's news, not 1987).
+
+Selection rule: a story is selected when the *whole story* (title, dateline and body, HTML
+entities decoded) qualifies for the topic with ``briefgen.scoring`` — the code ``select``
+uses on passages: evidence >= min_score, a ``require`` term present, no ``exclude`` term.
+Tuning is done on ModApte train only (``--sweep`` prints train F1 for a range of
+min_score values); the table reports test, with train for reference, and is written
+between the ``eval`` markers of ``benchmarks/RESULTS.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import html
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from briefgen.config import Topic  # noqa: E402
+from briefgen.scoring import Analyzer, CompiledTopic  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "data" / "reuters21578.jsonl.gz"
+TOPICS = ROOT / "benchmarks" / "topics"
+RESULTS = ROOT / "benchmarks" / "RESULTS.md"
+START, END = "<!-- eval:start -->", "<!-- eval:end -->"
+
+# (topic file stem, label field, label value)
+TASKS = [
+    ("trade", "topics", "trade"),
+    ("japan", "places", "japan"),
+    ("china", "places", "china"),
+    ("south-korea", "places", "south-korea"),
+]
+REFERENCE = [("trade", "topics", "trade"), ("china", "places", "china")]  # config.yaml topics
+TARGET_F1 = {"trade": 0.75, "japan": 0.90, "china": 0.90, "south-korea": 0.90}
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Precision, recall and F1 of one selector on one split."""
+
+    positives: int
+    selected: int
+    correct: int
+
+    @property
+    def precision(self) -> float:
+        return self.correct / self.selected if self.selected else 0.0
+
+    @property
+    def recall(self) -> float:
+        return self.correct / self.positives if self.positives else 0.0
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+
+def story_text(record: dict[str, object]) -> str:
+    """Return a story as an importer would index it: title, dateline, body, entities decoded."""
+    parts = [str(record.get(k) or "") for k in ("title", "dateline", "body")]
+    return html.unescape("\n".join(p for p in parts if p))
+
+
+def load_topic(path: Path) -> Topic:
+    """Read one topic file (the same format as ``topics/*.yaml``)."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return Topic.model_validate(data)
+
+
+def load_config_topics() -> dict[str, Topic]:
+    """Read the topics of the shipped config.yaml."""
+    data = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
+    return {k: Topic.model_validate(v) for k, v in (data.get("topics") or {}).items()}
+
+
+def evaluate(
+    topic: Topic, analyzer: Analyzer, stems: list[tuple[str, ...]], labels: list[bool],
+    min_score: float | None = None,
+) -> Scores:
+    """Score a topic as a document selector against gold labels."""
+    compiled = CompiledTopic(topic, analyzer)
+    threshold = topic.min_score if min_score is None else min_score
+    chosen = [compiled.score(s).qualifies(threshold) for s in stems]
+    return Scores(
+        positives=sum(labels),
+        selected=sum(chosen),
+        correct=sum(c and g for c, g in zip(chosen, labels)),
+    )
+
+
+def sweep(topic: Topic, analyzer: Analyzer, stems: list[tuple[str, ...]],
+          labels: list[bool]) -> str:
+    """Return train F1 for a range of min_score values (the tuning aid)."""
+    compiled = CompiledTopic(topic, analyzer)
+    ev = [compiled.score(s) for s in stems]
+    lines = []
+    for tenth in range(0, 200, 5):
+        t = tenth / 10
+        chosen = [e.qualifies(t) for e in ev]
+        s = Scores(sum(labels), sum(chosen), sum(c and g for c, g in zip(chosen, labels)))
+        lines.append(f"  min_score {t:5.1f}: P {s.precision:.3f} R {s.recall:.3f} F1 {s.f1:.3f}")
+    return "\n".join(lines)
+
+
+def row(name: str, label: str, test: Scores, train: Scores, target: float | None) -> str:
+    """Format one results-table row."""
+    mark = "" if target is None else (" ✓" if test.f1 >= target else " ✗")
+    goal = "—" if target is None else f"≥ {target:.2f}"
+    return (
+        f"| {name} | {label} | {test.positives} | {test.selected} | {test.precision:.3f} | "
+        f"{test.recall:.3f} | **{test.f1:.3f}**{mark} | {goal} | {train.precision:.3f} / "
+        f"{train.recall:.3f} / {train.f1:.3f} |"
+    )
+
+
+def write_results(section: str) -> None:
+    """Replace the eval section of benchmarks/RESULTS.md (create the file if absent)."""
+    block = f"{START}\n{section}\n{END}"
+    if RESULTS.exists():
+        text = RESULTS.read_text(encoding="utf-8")
+        if START in text and END in text:
+            head, rest = text.split(START, 1)
+            tail = rest.split(END, 1)[1]
+            text = head + block + tail
+        else:
+            text = text.rstrip("\n") + "\n\n" + block + "\n"
+    else:
+        text = "# Benchmark results\n\n" + block + "\n"
+    tmp = RESULTS.with_suffix(".md.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(RESULTS)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the evaluation, print the table and write it into RESULTS.md."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sweep", action="store_true", help="print train F1 per min_score")
+    parser.add_argument("--no-write", action="store_true", help="do not touch RESULTS.md")
+    args = parser.parse_args(argv)
+    if not DATA.exists():
+        print(f"eval skipped: {DATA} is absent (the shared Reuters-21578 data is needed)")
+        return 0
+
+    started = time.perf_counter()
+    with gzip.open(DATA, "rt", encoding="utf-8") as fh:
+        records = [json.loads(line) for line in fh]
+    splits = {
+        name: [r for r in records if r["lewissplit"] == name and r["has_topics_attr"] == "YES"]
+        for name in ("TRAIN", "TEST")
+    }
+    analyzer = Analyzer()
+    stems = {name: analyzer.stems_many([story_text(r) for r in rs]) for name, rs in splits.items()}
+
+    def gold(name: str, field: str, value: str) -> list[bool]:
+        return [value in r[field] for r in splits[name]]
+
+    rows = []
+    for stem, field, value in TASKS:
+        topic = load_topic(TOPICS / f"{stem}.yaml")
+        results = {n: evaluate(topic, analyzer, stems[n], gold(n, field, value)) for n in splits}
+        rows.append(row(f"`benchmarks/topics/{stem}.yaml`", f"{field}:{value}",
+                        results["TEST"], results["TRAIN"], TARGET_F1[stem]))
+        if args.sweep:
+            print(f"{stem} (train):\n{sweep(topic, analyzer, stems['TRAIN'], gold('TRAIN', field, value))}")
+    shipped = load_config_topics()
+    for key, field, value in REFERENCE:
+        if key in shipped:
+            results = {n: evaluate(shipped[key], analyzer, stems[n], gold(n, field, value))
+                       for n in splits}
+            rows.append(row(f"`config.yaml` {key} (reference)", f"{field}:{value}",
+                            results["TEST"], results["TRAIN"], None))
+    elapsed = time.perf_counter() - started
+
+    section = "\n".join([
+        "## Topic selection quality (Reuters-21578, ModApte)",
+        "",
+        f"Test split: {len(splits['TEST'])} stories; train: {len(splits['TRAIN'])} "
+        "(`lewissplit` TRAIN/TEST with `has_topics_attr` YES). A story is selected when the "
+        "whole story (title, dateline, body) qualifies for the topic under the same scoring "
+        "code as `briefgen select` (evidence ≥ min_score, require/exclude). Topics were tuned "
+        "on train only. Command: `make eval` "
+        f"({elapsed:.1f} s).",
+        "",
+        "| topic config | gold label | test positives | selected | precision | recall | F1 "
+        "| target | train P / R / F1 |",
+        "|---|---|---:|---:|---:|---:|---:|---|---|",
+        *rows,
+    ])
+    print(section)
+    if not args.no_write:
+        write_results(section)
+        print(f"\nwrote {RESULTS.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,472 @@
+"""Read the corpus: find article files, decode them, attach metadata and clean them into documents.
+
+Formats: ``.txt``, ``.md`` (optional YAML front matter), ``.html``/``.htm`` (main text extracted
+with trafilatura), ``.jsonl`` and ``.jsonl.gz`` (one article a line, streamed). Bad input never
+raises: it is skipped with one ``warn("path[:line]: reason")`` call and reading goes on.
+
+The reading half (``read_raw``: bytes → decoded text + metadata) is separate from the pure
+cleaning half (``make_document``) so the index can compare hashes before cleaning and run the
+cleaning in worker processes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+import functools
+import gzip
+import hashlib
+import json
+import os
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+import yaml
+
+from briefgen.clean import clean_text, front_matter_end
+from briefgen.errors import CorpusError
+from briefgen.models import Document, Source, SourceMeta
+from briefgen.passages import build_passages
+
+if TYPE_CHECKING:
+    from briefgen.config import LoadedConfig
+
+Warn = Callable[[str], None]
+
+_BINARY_MAGIC = (
+    (b"\x89PNG", "a PNG image"), (b"PK\x03\x04", "a ZIP archive"), (b"%PDF", "a PDF file"),
+    (b"\x1f\x8b", "gzip data"), (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"),
+    (b"\xd0\xcf\x11\xe0", "an MS Office file"), (b"\x7fELF", "an executable"),
+)
+_META_FIELDS = tuple(f.name for f in fields(SourceMeta))
+# Other names article front matter and JSONL records use for the same facts.
+_META_ALIASES = {"byline": "author", "authors": "author", "publisher": "outlet", "source": "outlet",
+                 "site": "outlet", "link": "url", "published": "date", "type": "kind"}
+
+
+class SkippedInput(CorpusError):
+    """An article that cannot be read; the message is the reason, shown after its file name."""
+
+
+@dataclass(frozen=True, slots=True)
+class RawArticle:
+    """A decoded article before cleaning: exactly the arguments of :func:`make_document`."""
+
+    doc_id: str
+    source_path: str
+    text: str
+    sha256: str
+    meta: SourceMeta
+    fmt: str
+
+    def to_document(self) -> Document:
+        """Clean this article and split it into passages."""
+        return make_document(doc_id=self.doc_id, source_path=self.source_path, text=self.text,
+                             sha256=self.sha256, meta=self.meta, fmt=self.fmt)
+
+
+# --- decoding --------------------------------------------------------------------------------
+
+def decode_bytes(data: bytes) -> str:
+    """Decode article bytes: strict UTF-8 (BOM accepted), else a detected charset, else skip.
+
+    Raises :class:`SkippedInput` for binary data, undecodable bytes and empty input.
+    """
+    if not data.strip():
+        raise SkippedInput("empty file")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise SkippedInput(f"undecodable UTF-16 text ({exc.reason} at byte {exc.start})") from None
+    reject_binary(data)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    if best is None:
+        raise SkippedInput("undecodable bytes: not UTF-8 and no character set detected")
+    text = str(best)
+    controls = sum(1 for c in text if ord(c) < 32 and c not in "\t\n\r\f\v")
+    if controls > max(2, len(text) // 200):
+        raise SkippedInput(f"undecodable bytes: not UTF-8, and as {best.encoding} it is full of control characters")
+    return text
+
+
+def reject_binary(data: bytes) -> None:
+    """Raise SkippedInput if ``data`` is an image, archive, PDF or other binary file."""
+    for magic, what in _BINARY_MAGIC:
+        if data.startswith(magic):
+            raise SkippedInput(f"binary file ({what}), not an article")
+    if b"\x00" in data[:65536]:
+        raise SkippedInput("binary file (contains NUL bytes), not an article")
+
+
+def extract_html_text(html: bytes | str) -> str:
+    """Return the main text of an HTML page, paragraphs separated by blank lines ('' if none).
+
+    Deterministic: fixed trafilatura settings, no network, no time limit.
+    """
+    import trafilatura
+    from trafilatura.settings import use_config
+
+    config = use_config()
+    # The default time limit uses signals: not allowed in worker threads, and not deterministic.
+    config.set("DEFAULT", "EXTRACTION_TIMEOUT", "0")
+    text = trafilatura.extract(
+        html, config=config, output_format="txt", favor_precision=True, include_comments=False,
+        include_tables=True, include_images=False, include_links=False, deduplicate=False,
+        with_metadata=False,
+    )
+    if not text:
+        return ""
+    return "\n\n".join(line.strip() for line in text.splitlines() if line.strip())
+
+
+# --- metadata --------------------------------------------------------------------------------
+
+def normalize_date(value: object) -> str | None:
+    """Return a date as ISO ``YYYY-MM-DD`` (or ``None`` if it cannot be read as one)."""
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()[:10]
+    if not isinstance(value, (str, int)) or isinstance(value, bool):
+        return None
+    s = str(value).strip()
+    if m := re.match(r"(\d{4})-(\d{2})-(\d{2})", s):
+        candidate = m.group(0)
+    elif m := re.fullmatch(r"(\d{4})(\d{2})(\d{2})", s):
+        candidate = f"{m[1]}-{m[2]}-{m[3]}"
+    else:
+        # "Fri Oct 20, 2006 6:15pm EDT", "20 October 2006", "October 20, 2006"
+        s = re.sub(r"^[A-Za-z]{3,9},?\s+(?=[A-Za-z]{3}|\d)", "", s)  # weekday
+        s = re.split(r"\s+\d{1,2}:\d{2}", s)[0].strip().rstrip(",")
+        for fmt in ("%b %d, %Y", "%B %d, %Y", "%d %B %Y", "%d %b %Y", "%b %d %Y", "%B %d %Y"):
+            try:
+                return dt.datetime.strptime(s, fmt).date().isoformat()
+            except ValueError:
+                continue
+        return None
+    try:
+        return dt.date.fromisoformat(candidate).isoformat()
+    except ValueError:
+        return None
+
+
+def _clean_author(value: object) -> str | None:
+    if isinstance(value, list):
+        value = ", ".join(str(v) for v in value if v)
+    if not isinstance(value, str):
+        return None
+    value = " ".join(value.split())
+    value = re.sub(r"^by\s+", "", value, flags=re.IGNORECASE)
+    return value or None
+
+
+def meta_from_fields(record: dict[str, Any]) -> SourceMeta:
+    """Build a SourceMeta from an article's own fields (front matter or a JSONL record)."""
+    values: dict[str, str | None] = {}
+    for key, raw in record.items():
+        name = _META_ALIASES.get(str(key).lower(), str(key).lower())
+        if name not in _META_FIELDS or values.get(name) or raw in (None, ""):
+            continue
+        if name == "date":
+            values[name] = normalize_date(raw)
+        elif name == "author":
+            values[name] = _clean_author(raw)
+        elif isinstance(raw, (str, int, float)) and not isinstance(raw, bool):
+            values[name] = " ".join(str(raw).split()) or None
+    return SourceMeta(**values)
+
+
+def merge_meta(*layers: SourceMeta) -> SourceMeta:
+    """Combine metadata, the first layer that knows a field winning."""
+    values = {}
+    for name in _META_FIELDS:
+        values[name] = next((getattr(m, name) for m in layers if getattr(m, name)), None)
+    return SourceMeta(**values)
+
+
+def load_metadata(path: Path) -> dict[str, SourceMeta]:
+    """Read the corpus metadata file (YAML mapping: file name → title, outlet, ...).
+
+    A missing file means no metadata; a broken one raises CorpusError naming file and line.
+    """
+    path = Path(path)
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return {}
+    return _load_metadata_cached(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=8)
+def _load_metadata_cached(path_str: str, _mtime_ns: int, _size: int) -> dict[str, SourceMeta]:
+    path = Path(path_str)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        raise CorpusError(f"{where}: invalid YAML ({exc.problem}); fix the metadata file") from None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise CorpusError(f"{path}: cannot read the metadata file ({exc})") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise CorpusError(f"{path}: must be a mapping of file name → metadata (title, outlet, ...)")
+    out = {}
+    for name, entry in data.items():
+        if entry is None:
+            entry = {}
+        if not isinstance(entry, dict):
+            raise CorpusError(f"{path}: {name}: must be a mapping of {', '.join(_META_FIELDS)}")
+        unknown = sorted(set(map(str, entry)) - set(_META_FIELDS))
+        if unknown:
+            raise CorpusError(
+                f"{path}: {name}: unknown field(s) {', '.join(unknown)}; allowed: {', '.join(_META_FIELDS)}"
+            )
+        out[str(name)] = meta_from_fields(entry)
+    return out
+
+
+# --- cleaning (pure) -------------------------------------------------------------------------
+
+def make_document(
+    *, doc_id: str, source_path: str, text: str, sha256: str, meta: SourceMeta, fmt: str
+) -> Document:
+    """Clean decoded article text and split it into passages (pure: no I/O)."""
+    cleaned = clean_text(text, fmt)
+    if not meta.title and cleaned.title:
+        meta = replace(meta, title=cleaned.title)  # inferred: the page's first line
+    source = Source(doc_id=doc_id, source_path=source_path, sha256=sha256, meta=meta,
+                    warnings=tuple(cleaned.warnings))
+    return Document(source=source, text=text, passages=build_passages(doc_id, text, cleaned.blocks))
+
+
+# --- files -----------------------------------------------------------------------------------
+
+def file_format(path: Path) -> str:
+    """Return how a file is read: "txt", "md", "html" or "jsonl" (gzip or not)."""
+    name = path.name.lower()
+    if name.endswith((".jsonl", ".jsonl.gz")):
+        return "jsonl"
+    if name.endswith((".html", ".htm")):
+        return "html"
+    if name.endswith((".md", ".markdown")):
+        return "md"
+    return "txt"
+
+
+def _stem(path: Path) -> str:
+    name = path.name
+    for ext in (".jsonl.gz", ".jsonl", ".markdown", ".html", ".htm", ".txt", ".md"):
+        if name.lower().endswith(ext):
+            return name[: -len(ext)]
+    return path.stem
+
+
+def source_path_of(path: Path, cfg: LoadedConfig) -> str:
+    """Return ``path`` relative to the project root with POSIX separators."""
+    return Path(os.path.relpath(Path(path).resolve(), cfg.root.resolve())).as_posix()
+
+
+def corpus_files(cfg: LoadedConfig) -> list[Path]:
+    """List the corpus files matching ``corpus.include``, sorted (raises if the corpus is missing)."""
+    root = cfg.resolve(cfg.config.corpus.path)
+    if root.is_file():
+        return [root]
+    if not root.is_dir():
+        raise CorpusError(
+            f"{cfg.path.name}: corpus.path: {root} does not exist; create it or point corpus.path at your articles"
+        )
+    patterns = cfg.config.corpus.include
+    found = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in filenames:
+            if not name.startswith(".") and any(fnmatch.fnmatch(name, p) for p in patterns):
+                found.append(Path(dirpath) / name)
+    return sorted(found, key=lambda p: p.relative_to(root).as_posix())
+
+
+def doc_ids_for(paths: list[Path], corpus_root: Path) -> dict[Path, str]:
+    """Give each one-document file its doc id: the file name without extension, unless shared."""
+    stems: dict[str, int] = {}
+    for p in paths:
+        stems[_stem(p)] = stems.get(_stem(p), 0) + 1
+    ids = {}
+    for p in paths:
+        doc_id = _stem(p)
+        if stems[doc_id] > 1:
+            rel = p.relative_to(corpus_root) if p.is_relative_to(corpus_root) else p
+            doc_id = (rel.parent / _stem(p)).as_posix()
+        ids[p] = doc_id
+    return ids
+
+
+def _file_metadata(cfg: LoadedConfig) -> dict[str, SourceMeta]:
+    meta_path = cfg.config.corpus.metadata
+    return load_metadata(cfg.resolve(meta_path)) if meta_path else {}
+
+
+def read_raw(
+    path: Path, cfg: LoadedConfig, *, warn: Warn, doc_id: str | None = None
+) -> Iterator[RawArticle]:
+    """Read one file into decoded articles (a JSONL file yields many); skip bad input with a warning."""
+    path = Path(path)
+    source_path = source_path_of(path, cfg)
+    yaml_meta = _file_metadata(cfg).get(path.name, SourceMeta())
+    fmt = file_format(path)
+    if fmt == "jsonl":
+        yield from _read_jsonl(path, source_path, yaml_meta, cfg, warn)
+        return
+    try:
+        size = path.stat().st_size
+        cap = cfg.config.corpus.max_file_mb * 1024 * 1024
+        if size > cap:
+            raise SkippedInput(
+                f"file is {size / 1048576:.1f} MB, over the {cfg.config.corpus.max_file_mb:g} MB cap "
+                "(corpus.max_file_mb); raise the cap or split the file"
+            )
+        if size == 0:
+            raise SkippedInput("empty file")
+        data = path.read_bytes()
+        sha = hashlib.sha256(data).hexdigest()
+        own_meta = SourceMeta()
+        if fmt == "html":
+            reject_binary(data)
+            text = extract_html_text(data)
+            if not text.strip():
+                raise SkippedInput("no article text found in the HTML (unreadable or not an article page)")
+        else:
+            text = decode_bytes(data)
+            if not text.strip():
+                raise SkippedInput("empty file (only whitespace)")
+            if fmt == "md":
+                own_meta = _front_matter_meta(text)
+    except SkippedInput as exc:
+        warn(f"{source_path}: {exc}")
+        return
+    except OSError as exc:
+        warn(f"{source_path}: cannot read the file ({exc.strerror or exc})")
+        return
+    yield RawArticle(doc_id=doc_id or _stem(path), source_path=source_path, text=text, sha256=sha,
+                     meta=merge_meta(own_meta, yaml_meta), fmt=fmt)
+
+
+def _front_matter_meta(text: str) -> SourceMeta:
+    """Read the metadata in a Markdown file's YAML front matter (raises SkippedInput if broken)."""
+    if not re.match(r"\ufeff?---[ \t]*\r?\n", text):
+        return SourceMeta()
+    end = front_matter_end(text)
+    if end == 0:
+        raise SkippedInput("line 1: front matter opened with --- but never closed; add a closing --- line")
+    block = re.sub(r"\A\ufeff?---[ \t]*\r?\n", "", text[:end])
+    block = re.sub(r"---[ \t]*(?:\r?\n)?\Z", "", block)
+    try:
+        data = yaml.safe_load(block)
+    except yaml.MarkedYAMLError as exc:
+        line = exc.problem_mark.line + 2 if exc.problem_mark else 1  # +1 for 1-based, +1 for '---'
+        raise SkippedInput(f"line {line}: broken front matter ({exc.problem}); fix the YAML") from None
+    except yaml.YAMLError as exc:
+        raise SkippedInput(f"broken front matter ({exc}); fix the YAML") from None
+    if data is None:
+        return SourceMeta()
+    if not isinstance(data, dict):
+        raise SkippedInput("line 2: front matter must be a mapping (title: ..., date: ...)")
+    return meta_from_fields(data)
+
+
+def _read_lines(fh: IO[bytes], cap: int) -> Iterator[tuple[int, bytes | None]]:
+    """Yield (line number, bytes) for each line; ``None`` for a line longer than ``cap`` bytes."""
+    number = 0
+    while True:
+        line = fh.readline(cap + 1)
+        if not line:
+            return
+        number += 1
+        if len(line) > cap and not line.endswith(b"\n"):
+            while (rest := fh.readline(1 << 20)) and not rest.endswith(b"\n"):
+                pass  # drain the over-long line without holding it in memory
+            yield number, None
+        else:
+            yield number, line
+
+
+def _read_jsonl(
+    path: Path, source_path: str, file_meta: SourceMeta, cfg: LoadedConfig, warn: Warn
+) -> Iterator[RawArticle]:
+    """Stream a .jsonl or .jsonl.gz file, one article per line, in bounded memory."""
+    cap = int(cfg.config.corpus.max_file_mb * 1024 * 1024)  # per record: the file is streamed
+    stem = _stem(path)
+    seen: set[str] = set()
+    try:
+        opener = gzip.open if path.name.lower().endswith(".gz") else open
+        with opener(path, "rb") as fh:
+            for number, line in _read_lines(fh, cap):  # type: ignore[arg-type]
+                where = f"{source_path}:{number}"
+                if line is None:
+                    warn(f"{where}: record over the {cfg.config.corpus.max_file_mb:g} MB cap (corpus.max_file_mb); skipped")
+                    continue
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line.decode("utf-8-sig" if number == 1 else "utf-8"))
+                except UnicodeDecodeError:
+                    warn(f"{where}: not valid UTF-8; skipped")
+                    continue
+                except json.JSONDecodeError as exc:
+                    warn(f"{where}: malformed JSON ({exc.msg} at column {exc.colno}); skipped")
+                    continue
+                if not isinstance(record, dict):
+                    warn(f"{where}: not a JSON object; skipped")
+                    continue
+                text = record.get("text")
+                if not isinstance(text, str) or not text.strip():
+                    warn(f"{where}: empty text; skipped")
+                    continue
+                raw_id = record.get("id")
+                doc_id = str(raw_id) if raw_id not in (None, "") else f"{stem}:{number}"
+                if doc_id in seen:
+                    warn(f"{where}: duplicate id {doc_id!r}; skipped")
+                    continue
+                seen.add(doc_id)
+                meta = meta_from_fields({k: v for k, v in record.items() if k not in ("id", "text")})
+                yield RawArticle(doc_id=doc_id, source_path=source_path, text=text,
+                                 sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+                                 meta=merge_meta(meta, file_meta), fmt="jsonl")
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        warn(f"{source_path}: cannot read the file ({exc}); stopped there")
+
+
+def read_path(
+    path: Path, cfg: LoadedConfig, *, warn: Warn, doc_id: str | None = None
+) -> Iterator[Document]:
+    """Read, clean and split one file (a JSONL file yields many documents)."""
+    for raw in read_raw(path, cfg, warn=warn, doc_id=doc_id):
+        yield raw.to_document()
+
+
+def iter_documents(cfg: LoadedConfig, *, warn: Warn) -> Iterator[Document]:
+    """Yield every article of the corpus, in file order."""
+    paths = corpus_files(cfg)
+    ids = doc_ids_for(paths, cfg.resolve(cfg.config.corpus.path))
+    for path in paths:
+        yield from read_path(path, cfg, warn=warn, doc_id=ids[path])
+
+
+def load_document(cfg: LoadedConfig, source_path: str, doc_id: str) -> Document | None:
+    """Re-read one document as it is now (``None`` if its file or record is gone or unreadable)."""
+    path = cfg.resolve(source_path)
+    if not path.is_file():
+        return None
+    for raw in read_raw(path, cfg, warn=lambda _msg: None, doc_id=doc_id):
+        if raw.doc_id == doc_id:
+            return raw.to_document()
+    return None

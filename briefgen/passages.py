@@ -1,0 +1,144 @@
+"""Split cleaned article text into paragraph-level passages with exact source offsets.
+
+The one documented text transformation lives here: :func:`normalize`. Every passage ``p`` of a
+document with decoded source text ``raw`` satisfies ``p.text == normalize(raw[p.start:p.end])``,
+so a quote can always be found again in its source.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from briefgen.models import Passage
+
+#: Paragraphs longer than this (in source characters) are split at sentence boundaries.
+MAX_PASSAGE_CHARS = 1200
+
+# Characters normalize() deletes: control characters that are not whitespace (Cc) and
+# invisible format characters (Cf: zero-width space/joiners, bidi marks, BOM, soft hyphen).
+_INVISIBLE = re.compile(
+    "["
+    + "".join(
+        re.escape(chr(c))
+        for c in range(0x110000)
+        if unicodedata.category(chr(c)) in ("Cc", "Cf") and not chr(c).isspace()
+    )
+    + "]"
+)
+
+
+def normalize(s: str) -> str:
+    """Return ``s`` in NFC with invisible controls removed and whitespace runs collapsed."""
+    # Invisible characters go first: a zero-width joiner between a letter and a combining
+    # mark would otherwise block composition and make normalize() not idempotent.
+    s = unicodedata.normalize("NFC", _INVISIBLE.sub("", s))
+    return " ".join(s.split())
+
+
+def is_blank(s: str) -> bool:
+    """Return True if ``s`` holds nothing but whitespace and invisible characters."""
+    return not _INVISIBLE.sub("", s).strip()
+
+
+def _is_skippable(ch: str) -> bool:
+    return ch.isspace() or bool(_INVISIBLE.match(ch))
+
+
+def tighten(text: str, start: int, end: int) -> tuple[int, int]:
+    """Shrink ``text[start:end]`` past leading/trailing whitespace and invisible characters."""
+    while start < end and _is_skippable(text[start]):
+        start += 1
+    while end > start and _is_skippable(text[end - 1]):
+        end -= 1
+    return start, end
+
+
+# A sentence ends with . ! ? or … (optionally closed by quotes/brackets) followed by
+# whitespace and a capital, digit or opening quote. Initials ("U.S. President") and common
+# abbreviations are not sentence ends.
+_SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9])")
+_ABBREVIATIONS = frozenset(
+    "mr mrs ms dr prof sen rep gov gen col lt sgt st jr sr inc ltd co corp no vs etc "
+    "jan feb mar apr jun jul aug sep sept oct nov dec u.s u.k u.n e.g i.e p.m a.m".split()
+)
+
+
+def sentence_ends(text: str, start: int, end: int) -> list[int]:
+    """Return the offsets just after each sentence end inside ``text[start:end]``."""
+    ends = []
+    for m in _SENTENCE_END.finditer(text, start, end):
+        word_start = m.start()
+        while word_start > start and not text[word_start - 1].isspace():
+            word_start -= 1
+        word = text[word_start : m.start()].lower().rstrip(".")
+        if text[m.start()] == "." and (word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha())):
+            continue
+        ends.append(m.end())
+    return ends
+
+
+def split_long(text: str, start: int, end: int, max_chars: int = MAX_PASSAGE_CHARS) -> list[tuple[int, int]]:
+    """Split a tight span longer than ``max_chars`` into roughly equal runs of whole sentences."""
+    length = end - start
+    if length <= max_chars:
+        return [(start, end)]
+    pieces = -(-length // max_chars)
+    target = length / pieces
+    cuts = sentence_ends(text, start, end)
+    if not cuts:
+        # One enormous "sentence": fall back to whitespace so no passage is unbounded.
+        cuts = [m.start() for m in re.finditer(r"\s+", text[start:end])]
+        cuts = [start + c for c in cuts]
+    spans: list[tuple[int, int]] = []
+    chunk_start = start
+    for cut in cuts:
+        if cut - chunk_start >= target and end - cut > max_chars * 0.2:
+            spans.append((chunk_start, cut))
+            chunk_start = cut
+    spans.append((chunk_start, end))
+    out = []
+    for s, e in spans:
+        s, e = tighten(text, s, e)
+        if s < e:
+            out.append((s, e))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """A cleaned piece of the source text: a paragraph or a heading, as a span of it."""
+
+    start: int
+    end: int
+    kind: str  # "paragraph" or "heading"
+
+
+def build_passages(
+    doc_id: str, text: str, blocks: Iterable[Block], max_chars: int = MAX_PASSAGE_CHARS
+) -> tuple[Passage, ...]:
+    """Turn cleaned blocks into numbered passages; headings become the ``section`` context."""
+    passages: list[Passage] = []
+    section: str | None = None
+    for block in blocks:
+        start, end = tighten(text, block.start, block.end)
+        if start >= end:
+            continue
+        if block.kind == "heading":
+            section = normalize(text[start:end]) or section
+            continue
+        for s, e in split_long(text, start, end, max_chars):
+            quote = normalize(text[s:e])
+            if quote:
+                passages.append(
+                    Passage(doc_id=doc_id, ordinal=len(passages) + 1, start=s, end=e,
+                            text=quote, section=section)
+                )
+    return tuple(passages)
+
+
+def paragraph_blocks(text: str, spans: Sequence[tuple[int, int]]) -> list[Block]:
+    """Wrap plain ``(start, end)`` spans as paragraph blocks."""
+    return [Block(s, e, "paragraph") for s, e in spans]

@@ -1,0 +1,191 @@
+"""Score text against a topic, with the same tokens the index uses.
+
+Tokens. Text is tokenized by SQLite's own FTS5 tokenizer (``porter unicode61``, the
+index's), run on an in-memory table and read back through ``fts5vocab``. So Python-side
+matching agrees with the index by construction: case folded, diacritics removed, split at
+every character that is not a letter or digit, Porter-stemmed ("tariffs" = "tariff",
+"trading" = "trade"). A term such as ``Japan-China``, ``self-defense`` or ``U.S.`` is the
+phrase of its tokens (``japan china``), so it also matches "Japan, China"; there are no
+wildcards.
+
+Topic evidence of a text (a passage, or a whole document in ``benchmarks/eval_topics.py``)::
+
+    evidence = sum over distinct matched terms t of  w_t * (1 + REPEAT_BONUS * ln(count_t))
+
+A term with a space is a phrase (consecutive tokens). A phrase and its words are separate
+terms, so "defense spending" also counts "defense" if that is a term too. Terms that stem
+to the same tokens ("tariff", "tariffs") are one term with the largest weight. A text
+qualifies when evidence >= ``min_score``, at least one ``require`` term occurs (when the
+list is non-empty) and no ``exclude`` term occurs.
+"""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from briefgen.config import Topic
+
+# The index's tokenizer (docs/ARCHITECTURE.md: "SQLite FTS5 (porter unicode61)").
+TOKENIZE = "porter unicode61"
+
+# A repeated term adds a little: 1 occurrence = w, 2 = 1.35 w, 4 = 1.69 w, 10 = 2.15 w.
+REPEAT_BONUS = 1.0
+
+
+class Analyzer:
+    """Turn text into the index's stemmed tokens, using SQLite's FTS5 tokenizer itself."""
+
+    def __init__(self, tokenize: str = TOKENIZE) -> None:
+        self._db = sqlite3.connect(":memory:")
+        quoted = tokenize.replace("'", "''")
+        self._db.execute(f"CREATE VIRTUAL TABLE t USING fts5(x, tokenize='{quoted}')")
+        self._db.execute("CREATE VIRTUAL TABLE v USING fts5vocab(t, 'instance')")
+        self._cache: dict[str, tuple[str, ...]] = {}
+
+    def stems_many(self, texts: Sequence[str]) -> list[tuple[str, ...]]:
+        """Return the stemmed tokens of each text, in order."""
+        out: list[tuple[str, ...] | None] = [self._cache.get(t) for t in texts]
+        todo = [i for i, cached in enumerate(out) if cached is None]
+        for start in range(0, len(todo), 2000):
+            batch = todo[start : start + 2000]
+            with self._db:
+                self._db.execute("DELETE FROM t")
+                self._db.executemany(
+                    "INSERT INTO t(rowid, x) VALUES (?, ?)",
+                    # NUL would end the text early inside SQLite's tokenizer.
+                    ((i + 1, texts[i].replace("\x00", " ")) for i in batch),
+                )
+            tokens: dict[int, list[str]] = defaultdict(list)
+            for doc, term in self._db.execute("SELECT doc, term FROM v ORDER BY doc, offset"):
+                tokens[doc - 1].append(term)
+            for i in batch:
+                out[i] = tuple(tokens.get(i, ()))
+                if len(texts[i]) < 200:  # terms and short texts recur; passages rarely do
+                    self._cache[texts[i]] = out[i]  # type: ignore[assignment]
+        return [o if o is not None else () for o in out]
+
+    def stems(self, text: str) -> tuple[str, ...]:
+        """Return the stemmed tokens of one text."""
+        return self.stems_many([text])[0]
+
+    def close(self) -> None:
+        """Release the in-memory database."""
+        self._db.close()
+
+
+def fts_phrase(text: str) -> str:
+    """Quote user text as one FTS5 phrase; no character can break the query syntax."""
+    # Inside "...", FTS5 only interprets the doubled quote; everything else goes to the
+    # tokenizer, so AND, NEAR, *, ( ) and ^ are plain words or separators there.
+    return '"' + text.replace("\x00", " ").replace('"', '""') + '"'
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """A topic term as written in the config, with its stemmed tokens and weight."""
+
+    label: str
+    stems: tuple[str, ...]
+    weight: float
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """How a text matched a topic."""
+
+    hits: tuple[tuple[Term, int], ...]  # (term, occurrences), in topic order
+    evidence: float
+    required: bool  # a require term occurs, or the topic has none
+    excluded_by: str | None  # the exclude term found, if any
+
+    def qualifies(self, min_score: float) -> bool:
+        """Say whether the text belongs in the topic."""
+        return self.required and self.excluded_by is None and self.evidence >= min_score
+
+    @property
+    def matched(self) -> tuple[str, ...]:
+        """Return the labels of the matched terms, in topic order."""
+        return tuple(term.label for term, _ in self.hits)
+
+
+class CompiledTopic:
+    """A topic's terms, require and exclude lists as stemmed token sequences."""
+
+    def __init__(self, topic: Topic, analyzer: Analyzer) -> None:
+        self.topic = topic
+        by_stems: dict[tuple[str, ...], Term] = {}
+        for label, weight in topic.terms.items():
+            stems = analyzer.stems(label)
+            if not stems:
+                continue  # nothing searchable in it (e.g. "***")
+            old = by_stems.get(stems)
+            if old is None or weight > old.weight:
+                by_stems[stems] = Term(old.label if old else label, stems, float(weight))
+        self.terms: tuple[Term, ...] = tuple(by_stems.values())
+        self.require = tuple(
+            Term(x, s, 0.0) for x in topic.require if (s := analyzer.stems(x))
+        )
+        self.exclude = tuple(
+            Term(x, s, 0.0) for x in topic.exclude if (s := analyzer.stems(x))
+        )
+
+    def match_query(self) -> str:
+        """Return the FTS5 MATCH expression retrieving the topic's candidates ("" = none)."""
+        if not self.terms:
+            return ""
+        query = "(" + " OR ".join(fts_phrase(t.label) for t in self.terms) + ")"
+        if self.require:
+            query += " AND (" + " OR ".join(fts_phrase(t.label) for t in self.require) + ")"
+        if self.exclude:
+            query = "(" + query + ") NOT (" + " OR ".join(
+                fts_phrase(t.label) for t in self.exclude
+            ) + ")"
+        return query
+
+    def score(self, stems: Sequence[str]) -> Evidence:
+        """Score one text's stemmed tokens against the topic."""
+        positions: dict[str, list[int]] = defaultdict(list)
+        for i, stem in enumerate(stems):
+            positions[stem].append(i)
+        hits: list[tuple[Term, int]] = []
+        evidence = 0.0
+        for term in self.terms:
+            count = _count(term.stems, stems, positions)
+            if count:
+                hits.append((term, count))
+                evidence += term.weight * (1.0 + REPEAT_BONUS * math.log(count))
+        required = not self.require or any(_count(t.stems, stems, positions) for t in self.require)
+        excluded_by = next(
+            (t.label for t in self.exclude if _count(t.stems, stems, positions)), None
+        )
+        return Evidence(tuple(hits), evidence, required, excluded_by)
+
+
+def _count(phrase: tuple[str, ...], stems: Sequence[str], positions: dict[str, list[int]]) -> int:
+    """Count the occurrences of a token sequence in a text."""
+    first = positions.get(phrase[0])
+    if not first:
+        return 0
+    if len(phrase) == 1:
+        return len(first)
+    n = len(phrase)
+    return sum(1 for i in first if tuple(stems[i : i + n]) == phrase)
+
+
+def compile_topic(topic: Topic, analyzer: Analyzer | None = None) -> CompiledTopic:
+    """Compile a topic for scoring (a fresh analyzer unless one is given)."""
+    return CompiledTopic(topic, analyzer or Analyzer())
+
+
+def score_texts(topic: Topic, texts: Iterable[str]) -> list[Evidence]:
+    """Score several texts against a topic (convenience for tests and the evaluation)."""
+    analyzer = Analyzer()
+    try:
+        compiled = CompiledTopic(topic, analyzer)
+        return [compiled.score(s) for s in analyzer.stems_many(list(texts))]
+    finally:
+        analyzer.close()

@@ -1,0 +1,309 @@
+"""Read a YAML file defensively, keeping the ``line:col`` of every key and value.
+
+PyYAML's own loaders lose positions, silently keep the last of two duplicate keys, read an
+unquoted ``7:30`` as the integer 450, expand alias bombs and recurse once per nesting level.
+Here the document is composed into nodes with a depth limit, then turned into plain Python
+values by hand, so each of those is reported as a ``Problem`` at its position instead.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.constructor import SafeConstructor
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+MAX_FILE_BYTES = 1_000_000  # a real config is a few kB; this refuses accidents and attacks
+MAX_DEPTH = 50  # nesting levels; a config needs about six
+MAX_ALIAS_EXPANSION = 10_000  # values reached a second time through aliases
+
+YamlPath = tuple[str | int, ...]
+
+_TAG = "tag:yaml.org,2002:"
+_SCALAR_TAGS = {f"{_TAG}{t}" for t in ("str", "int", "float", "bool", "null", "timestamp")}
+_TIME_LIKE = re.compile(r"^[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?$")
+_PLAIN_KEY = re.compile(r"^[\w-]+$")
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One configuration problem at a position (line and column are 1-based; 0 = whole file)."""
+
+    file: str
+    line: int
+    col: int
+    path: YamlPath
+    message: str
+
+    def format(self) -> str:
+        """Return the ``file:line:col: dotted.path: message`` line."""
+        where = f"{self.file}:{self.line}:{self.col}" if self.line else self.file
+        return f"{where}: {dotted(self.path)}: {self.message}" if self.path else f"{where}: {self.message}"
+
+
+def dotted(path: YamlPath) -> str:
+    """Return a path as ``topics.trade.terms[0]``; keys that are not plain words are quoted."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            name = part if _PLAIN_KEY.match(part) else '"' + part.replace('"', '\\"') + '"'
+            out += f".{name}" if out else name
+    return out
+
+
+class FileFatal(Exception):
+    """The file cannot be read at all; carries the one problem to report."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.format())
+        self.problem = problem
+
+
+@dataclass
+class YamlDoc:
+    """A YAML document as plain values plus the position of every key and value in it."""
+
+    file: str
+    data: Any
+    value_marks: dict[YamlPath, tuple[int, int]] = field(default_factory=dict)
+    key_marks: dict[YamlPath, tuple[int, int]] = field(default_factory=dict)
+    flagged: set[YamlPath] = field(default_factory=set)  # values already reported as wrong
+
+    def mark(self, path: YamlPath, *, key: bool = False) -> tuple[int, int]:
+        """Return the position of ``path`` (its key if ``key``), or of its nearest ancestor."""
+        for end in range(len(path), -1, -1):
+            sub = path[:end]
+            if key and sub in self.key_marks:
+                return self.key_marks[sub]
+            if sub in self.value_marks:
+                return self.value_marks[sub]
+        return (1, 1)
+
+    def problem(self, path: YamlPath, message: str, *, key: bool = False,
+                shown: YamlPath | None = None) -> Problem:
+        """Return a problem at ``path`` in this file, displayed as ``shown`` (default ``path``)."""
+        line, col = self.mark(path, key=key)
+        return Problem(self.file, line, col, path if shown is None else shown, message)
+
+
+def read_yaml(path: Path, shown: str, problems: list[Problem]) -> YamlDoc | None:
+    """Read one YAML file; append its problems; return ``None`` if it has no usable content.
+
+    Raises ``FileFatal`` when the file cannot be read or parsed at all.
+    """
+    text = read_text(path, shown)
+    node = _compose(text, shown)
+    if node is None:
+        raise FileFatal(Problem(shown, 0, 0, (), "file is empty"))
+    doc = YamlDoc(shown, None)
+    doc.data = _Converter(doc, problems).convert(node, (), 0, ())
+    return doc
+
+
+def read_text(path: Path, shown: str) -> str:
+    """Return the file's text: a regular file, at most ``MAX_FILE_BYTES``, strict UTF-8."""
+    try:
+        if not path.is_file():
+            what = "is a folder" if path.is_dir() else "is not a regular file"
+            raise FileFatal(Problem(shown, 0, 0, (), f"{what}; expected a YAML file"))
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise FileFatal(Problem(shown, 0, 0, (), _too_large(size)))
+        with path.open("rb") as fh:
+            data = fh.read(MAX_FILE_BYTES + 1)  # the file may have grown since stat()
+    except OSError as exc:
+        raise FileFatal(Problem(shown, 0, 0, (), f"cannot read: {exc.strerror or exc}")) from None
+    if len(data) > MAX_FILE_BYTES:
+        raise FileFatal(Problem(shown, 0, 0, (), _too_large(len(data))))
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise FileFatal(Problem(shown, 1, 1, (), "file is UTF-16; save it as UTF-8"))
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line, col = _line_col(data[: exc.start].decode("utf-8", "replace"), None)
+        byte = data[exc.start]
+        raise FileFatal(
+            Problem(shown, line, col, (), f"not valid UTF-8 (byte 0x{byte:02x}); save the file as UTF-8")
+        ) from None
+
+
+def _too_large(size: int) -> str:
+    return (f"file is too large ({size / 1e6:.1f} MB); config and topic files are limited "
+            f"to {MAX_FILE_BYTES // 1_000_000} MB")
+
+
+def _line_col(text: str, index: int | None) -> tuple[int, int]:
+    """Return the 1-based line and column of ``text[index]`` (default: just after the end)."""
+    before = text if index is None else text[:index]
+    return before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1
+
+
+class _DepthLimitedLoader(yaml.SafeLoader):
+    """A SafeLoader whose composer refuses to nest deeper than ``MAX_DEPTH``.
+
+    The parser itself is iterative; only composition recurses, so stopping it here keeps a
+    5,000-deep ``[[[[...`` from ever reaching Python's recursion limit.
+    """
+
+    def __init__(self, stream: str, shown: str) -> None:
+        super().__init__(stream)
+        self.shown = shown
+        self.depth = 0
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark
+                raise FileFatal(Problem(self.shown, mark.line + 1, mark.column + 1, (),
+                                        f"nested more than {MAX_DEPTH} levels deep; refusing to read"))
+            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+        finally:
+            self.depth -= 1
+
+
+def _compose(text: str, shown: str) -> Node | None:
+    """Parse ``text`` into a node tree, turning every parser failure into ``FileFatal``."""
+    try:
+        loader = _DepthLimitedLoader(text, shown)
+        try:
+            return loader.get_single_node()  # type: ignore[no-any-return]
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        raise FileFatal(Problem(shown, line, col, (), _syntax_message(exc))) from None
+    except yaml.reader.ReaderError as exc:
+        line, col = _line_col(text, exc.position)
+        raise FileFatal(Problem(shown, line, col, (),
+                                f"character U+{exc.character:04X} is not allowed in YAML")) from None
+    except yaml.YAMLError as exc:
+        raise FileFatal(Problem(shown, 1, 1, (), f"YAML syntax error: {exc}")) from None
+    except RecursionError:
+        raise FileFatal(Problem(shown, 1, 1, (), "nested too deeply; refusing to read")) from None
+    except FileFatal:
+        raise
+    except Exception as exc:  # a parser bug must still not become a traceback for the user
+        raise FileFatal(Problem(shown, 1, 1, (), f"internal YAML parser error: {exc!r}")) from None
+
+
+def _syntax_message(exc: yaml.MarkedYAMLError) -> str:
+    problem = exc.problem or "invalid YAML"
+    if "'\\t'" in problem:
+        return "YAML syntax error: a tab character; indent with spaces"
+    if exc.context and exc.context_mark and exc.problem_mark and (
+        exc.context_mark.line != exc.problem_mark.line
+    ):
+        return f"YAML syntax error: {problem} ({exc.context} at line {exc.context_mark.line + 1})"
+    return f"YAML syntax error: {problem}" + (f" ({exc.context})" if exc.context else "")
+
+
+class _Converter:
+    """Turn a node tree into plain values, recording marks and reporting node-level problems."""
+
+    def __init__(self, doc: YamlDoc, problems: list[Problem]) -> None:
+        self.doc = doc
+        self.problems = problems
+        self.seen: set[int] = set()
+        self.reused = 0
+        self.constructor = SafeConstructor()
+
+    def _fatal(self, node: Node, path: YamlPath, message: str) -> FileFatal:
+        mark = node.start_mark
+        return FileFatal(Problem(self.doc.file, mark.line + 1, mark.column + 1, path, message))
+
+    def _report(self, node: Node, path: YamlPath, message: str, *, flag: bool = True) -> None:
+        if flag:
+            self.doc.flagged.add(path)
+        mark = node.start_mark
+        self.problems.append(Problem(self.doc.file, mark.line + 1, mark.column + 1, path, message))
+
+    def convert(self, node: Node, path: YamlPath, depth: int, stack: tuple[int, ...]) -> Any:
+        """Return the plain value of ``node`` found at ``path``."""
+        if id(node) in stack:
+            raise self._fatal(node, path, "an alias refers to a block that contains it")
+        if depth > MAX_DEPTH:
+            raise self._fatal(node, path, f"nested more than {MAX_DEPTH} levels deep (through aliases)")
+        if id(node) in self.seen:
+            # Reached again through an alias: expansion is what an alias bomb multiplies.
+            self.reused += 1
+            if self.reused > MAX_ALIAS_EXPANSION:
+                raise self._fatal(node, path, f"aliases expand to more than {MAX_ALIAS_EXPANSION} "
+                                  "values; refusing to read (an alias bomb?)")
+        self.seen.add(id(node))
+        self.doc.value_marks[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+        stack = (*stack, id(node))
+        if isinstance(node, MappingNode):
+            if node.tag != f"{_TAG}map":
+                self._report(node, path, f"unsupported tag {node.tag!r}; remove it")
+            return self._mapping(node, path, depth, stack)
+        if isinstance(node, SequenceNode):
+            if node.tag != f"{_TAG}seq":
+                self._report(node, path, f"unsupported tag {node.tag!r}; remove it")
+            return [self.convert(item, (*path, i), depth + 1, stack) for i, item in enumerate(node.value)]
+        return self._scalar(node, path)
+
+    def _scalar(self, node: ScalarNode, path: YamlPath) -> Any:
+        if node.tag not in _SCALAR_TAGS:
+            self._report(node, path, f"unsupported tag {node.tag!r}; remove it")
+            return node.value
+        if node.style is None and node.tag in (f"{_TAG}int", f"{_TAG}float") and _TIME_LIKE.match(node.value):
+            # YAML 1.1 reads 7:30 as the base-60 number 450; nobody means that in a config.
+            self._report(node, path, f'looks like a time; quote it: "{node.value}"')
+            return node.value
+        try:
+            return self.constructor.construct_object(node, deep=True)
+        except Exception:  # e.g. 2025-13-45 matches the date pattern but is no date
+            kind = {"timestamp": "date", "int": "number", "float": "number"}.get(node.tag[len(_TAG):], "value")
+            self._report(node, path, f"{node.value!r} is not a valid {kind}; quote it if it is text")
+            return node.value
+
+    def _mapping(self, node: MappingNode, path: YamlPath, depth: int, stack: tuple[int, ...]) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        first_seen: dict[str, Node] = {}
+        merges: list[tuple[Node, Node]] = []
+        for key_node, value_node in node.value:
+            if key_node.tag == f"{_TAG}merge":
+                merges.append((key_node, value_node))
+                continue
+            if not isinstance(key_node, ScalarNode):
+                self._report(key_node, path, "a key must be a plain word or phrase, not a list or mapping")
+                continue
+            # Keys are names and terms: keep their text, so `no:` or `2024:` stay strings.
+            key = key_node.value
+            child = (*path, key)
+            if key in first_seen:
+                first = first_seen[key].start_mark
+                self._report(key_node, child, f"duplicate key; first defined at line {first.line + 1}, "
+                             f"column {first.column + 1} (YAML would silently keep only this one)",
+                             flag=False)
+            else:
+                first_seen[key] = key_node
+            self.doc.key_marks[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            result[key] = self.convert(value_node, child, depth + 1, stack)
+        for key_node, value_node in merges:
+            # `<<: *base` copies the keys of `base` that this mapping does not set itself.
+            sources = value_node.value if isinstance(value_node, SequenceNode) else [value_node]
+            for source in sources:
+                if not isinstance(source, MappingNode):
+                    self._report(key_node, path, "'<<' must name a mapping (an alias like *defaults)")
+                    continue
+                merged = self.convert(source, path + ("<<",), depth + 1, stack)
+                for key, value in merged.items():
+                    if key not in result:
+                        result[key] = value
+                        self._copy_marks(path + ("<<", key), path + (key,))
+        return result
+
+    def _copy_marks(self, src: YamlPath, dst: YamlPath) -> None:
+        n = len(src)
+        for marks in (self.doc.value_marks, self.doc.key_marks):
+            for p in [p for p in marks if p[:n] == src]:
+                marks.setdefault(dst + p[n:], marks[p])

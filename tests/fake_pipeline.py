@@ -1,0 +1,140 @@
+"""A fake build and index refresh for the scheduling tests, usable in-process or in a subprocess.
+
+In a subprocess it is selected with ``BRIEFGEN_TEST_HOOKS=fake_pipeline`` (``tests/`` on
+PYTHONPATH) and steered by environment variables:
+
+- ``FAKE_LOG``: file that gets one JSON line per event (index, start, end).
+- ``FAKE_STARTED``: file created once the build has started (after writing a partial file).
+- ``FAKE_RELEASE``: the build blocks until this file exists (bounded, so a bug cannot hang CI).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from briefgen.config import Config, LoadedConfig
+from briefgen.errors import RenderError
+
+BLOCK_LIMIT_S = 60.0  # upper bound on a blocked build; tests release far sooner
+
+
+@dataclass
+class FakeResult:
+    files: list[Path]
+
+
+@dataclass
+class FakeBuild:
+    """Record every call; write brief.md and brief.json; fail on demand."""
+
+    fail: dict[str, int] = field(default_factory=dict)  # brief -> how many calls fail
+    calls: list[dict[str, Any]] = field(default_factory=list)
+
+    def __call__(
+        self,
+        cfg: LoadedConfig,
+        brief_name: str | None = None,
+        *,
+        formats: list[str] | None = None,
+        out_dir: Path | None = None,
+        as_of: date | None = None,
+        previous: Path | None = None,
+    ) -> FakeResult:
+        assert brief_name is not None and out_dir is not None
+        self.calls.append(
+            {"brief": brief_name, "as_of": as_of, "previous": previous, "formats": formats, "out_dir": out_dir}
+        )
+        if self.fail.get(brief_name, 0) > 0:
+            self.fail[brief_name] -= 1
+            raise RenderError(f"templates/brief.md.j2:3: {brief_name}: unexpected end of template")
+        return write_outputs(brief_name, out_dir, as_of, previous)
+
+    def built(self, brief: str | None = None) -> list[date | None]:
+        """Return the as-of dates of the calls (for one brief or all)."""
+        return [c["as_of"] for c in self.calls if brief is None or c["brief"] == brief]
+
+
+def write_outputs(brief: str, out_dir: Path, as_of: date | None, previous: Path | None) -> FakeResult:
+    md = out_dir / "brief.md"
+    js = out_dir / "brief.json"
+    md.write_text(f"# {brief} as of {as_of}\n", encoding="utf-8")
+    js.write_text(json.dumps({"brief": brief, "as_of": str(as_of), "previous": str(previous)}), encoding="utf-8")
+    return FakeResult([md, js])
+
+
+def _log(event: str, **data: Any) -> None:
+    log = os.environ.get("FAKE_LOG")
+    if log:
+        with open(log, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps({"event": event, "pid": os.getpid(), **data}) + "\n")
+
+
+def build_brief(
+    cfg: LoadedConfig,
+    brief_name: str | None = None,
+    *,
+    formats: list[str] | None = None,
+    out_dir: Path | None = None,
+    as_of: date | None = None,
+    previous: Path | None = None,
+) -> FakeResult:
+    """Subprocess fake: log, write a partial file, signal 'started', block until released."""
+    assert brief_name is not None and out_dir is not None
+    _log("start", brief=brief_name, as_of=str(as_of))
+    (out_dir / "brief.md").write_text("partial", encoding="utf-8")
+    started, release = os.environ.get("FAKE_STARTED"), os.environ.get("FAKE_RELEASE")
+    if started:
+        Path(started).write_text(str(os.getpid()), encoding="utf-8")
+    if release:
+        deadline = time.monotonic() + BLOCK_LIMIT_S
+        while not Path(release).exists():
+            if time.monotonic() > deadline:
+                raise RuntimeError("fake build was never released")
+            time.sleep(0.01)
+    result = write_outputs(brief_name, out_dir, as_of, previous)
+    _log("end", brief=brief_name)
+    return result
+
+
+def update_index(cfg: LoadedConfig, *, progress: bool = True, warn: Any = None) -> None:
+    """Subprocess fake index refresh: only logged."""
+    _log("index")
+
+
+def load_config(path: Path | None = None, *, topic_files: list[Path] | None = None) -> LoadedConfig:
+    """Load a config: the real loader when it exists, else plain YAML through the schema."""
+    try:
+        from briefgen.configload import load_config as real
+    except ImportError:
+        path = Path(path or "config.yaml").resolve()
+        config = Config.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        return LoadedConfig(config=config, path=path, root=path.parent, topics=dict(config.topics))
+    return real(path, topic_files=list(topic_files or []))
+
+
+def main(argv: list[str]) -> int:
+    """``python -m fake_pipeline run-due|schedule CONFIG [NOW]``: the CLI's calls, fake loader."""
+    from briefgen import schedule
+
+    def echo(message: str) -> None:
+        print(message, flush=True)
+
+    command, config = argv[0], Path(argv[1])
+    if command == "run-due":
+        cfg = load_config(config)
+        now = schedule.parse_now(argv[2] if len(argv) > 2 else None)
+        return schedule.run_due(cfg, now=now, echo=echo).exit_code
+    return schedule.run_forever(config, topic_files=[], echo=echo, load=load_config)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
