@@ -28,6 +28,10 @@ WORK = BENCH_DIR / "work"
 SHARED_DATA = ROOT.parent / "shared" / "data"
 PYTHON = sys.executable
 
+# Benchmarks import briefgen from this working tree even before `pip install -e .`.
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
 REUTERS_FINANCIAL = "reuters_financial.jsonl.gz"
 EXTRACTION_TARBALL = "article_extraction_benchmark.tar.gz"
 
@@ -177,6 +181,8 @@ def run_process(
     cmd = [str(c) for c in cmd]
     WORK.mkdir(parents=True, exist_ok=True)
     full_env = dict(os.environ)
+    full_env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(ROOT), full_env.get("PYTHONPATH", "")) if p)
     full_env.update(env or {})
     with open(WORK / ".stdout", "w+b") as out, open(WORK / ".stderr", "w+b") as err:
         start = time.perf_counter()

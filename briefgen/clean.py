@@ -11,6 +11,7 @@ The rules are general patterns for scraped news pages, not fixes for particular 
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 
@@ -61,8 +62,32 @@ _PROMPT = re.compile(
 )
 _PROMPT_MAX_WORDS = 15
 _SHARE_BUTTONS = frozenset(
-    "share print email e-mail mail facebook twitter x linkedin whatsapp reddit telegram "
-    "pinterest copy link url tweet messenger flipboard bluesky threads save comment comments".split()
+    [
+        "share",
+        "print",
+        "email",
+        "e-mail",
+        "mail",
+        "facebook",
+        "twitter",
+        "x",
+        "linkedin",
+        "whatsapp",
+        "reddit",
+        "telegram",
+        "pinterest",
+        "copy",
+        "link",
+        "url",
+        "tweet",
+        "messenger",
+        "flipboard",
+        "bluesky",
+        "threads",
+        "save",
+        "comment",
+        "comments",
+    ]
 )
 _BADGE = re.compile(
     r"(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten)[\s-]*(?:min|mins|minutes?)(?:\s+read(?:ing)?)?"
@@ -185,15 +210,22 @@ def _content_line(text: str, start: int, end: int, indent: int, markdown: bool) 
 
 
 def _is_hard_wrapped(lines: list[_Line | None]) -> bool:
-    """Tell whether paragraphs are wrapped over several short lines (wire copy, e-mail)."""
-    content = [ln for ln in lines if ln is not None and not ln.bullet]
-    if len(content) < 4:
-        return False
-    lengths = sorted(len(ln.text) for ln in content)
-    if lengths[int(len(lengths) * 0.9)] > 110:
-        return False
-    open_ended = sum(1 for ln in content if not ln.text.endswith(_TERMINAL + ("?",)))
-    return open_ended >= len(content) / 2
+    """Tell whether paragraphs are wrapped over several short lines (wire copy, e-mail).
+
+    The sign is line breaks in mid-sentence: a line without closing punctuation followed,
+    in the same paragraph, by a line that starts with a lower-case letter.
+    """
+    content = [ln for ln in lines if ln is not None]
+    if len(content) < 2 or sorted(len(ln.text) for ln in content)[len(content) // 2] > 100:
+        return False  # one paragraph per line: scraped web text
+    pairs = mid_sentence = 0
+    for first, second in itertools.pairwise(lines):
+        if first is None or second is None or second.bullet:
+            continue
+        pairs += 1
+        if not first.text.endswith(_TERMINAL + ("?",)) and second.text[0].islower():
+            mid_sentence += 1
+    return pairs > 0 and mid_sentence >= pairs * 0.3
 
 
 def _group(lines: list[_Line | None]) -> list[list[_Line]]:
@@ -208,7 +240,8 @@ def _group(lines: list[_Line | None]) -> list[list[_Line]]:
                 groups.append(current)
             current = []
             continue
-        if current and (ln.bullet or ln.md_heading or current[-1].md_heading or ln.indent > current[-1].indent + 1):
+        starts_block = ln.bullet or ln.md_heading or current and current[-1].md_heading
+        if current and (starts_block or ln.indent > current[-1].indent + 1):
             groups.append(current)
             current = []
         current.append(ln)
@@ -225,7 +258,11 @@ def _is_heading(text: str, md_heading: bool) -> bool:
     if md_heading:
         return True
     words = _words(text)
-    if words > _HEADING_MAX_WORDS or len(text) > _HEADING_MAX_CHARS or not any(c.isalpha() for c in text):
+    if (
+        words > _HEADING_MAX_WORDS
+        or len(text) > _HEADING_MAX_CHARS
+        or not any(c.isalpha() for c in text)
+    ):
         return False
     if text.endswith("?"):
         return words <= 5  # "Who Thinks What?" is a heading; a rhetorical question is not
@@ -249,7 +286,12 @@ def _is_furniture(text: str) -> bool:
     if words <= 10 and _DATELINE.fullmatch(text):
         return True
     half = len(text) // 2  # an image's alt text and caption scraped as one doubled line
-    if len(text) >= 20 and len(text) % 2 == 1 and text[half] == " " and text[:half] == text[half + 1 :]:
+    if (
+        len(text) >= 20
+        and len(text) % 2 == 1
+        and text[half] == " "
+        and text[:half] == text[half + 1 :]
+    ):
         return True
     return not any(c.isalnum() for c in text) or len(text) <= 2
 
@@ -287,16 +329,16 @@ def clean_text(text: str, fmt: str) -> CleanResult:
     result = CleanResult()
     offset = front_matter_end(text) if fmt == "md" else 0
     groups = _group(_split_lines(text, offset, markdown=fmt == "md"))
-    candidates: list[tuple[Block, str, bool]] = []  # block, normalized text, from bullet
+    candidates: list[tuple[Block, str]] = []  # block and its normalized text
     for group in groups:
         start, end = group[0].start, group[-1].end
         norm = normalize(text[start:end])
         is_tail_position = start - offset >= (len(text) - offset) * _TAIL_MIN_POSITION
-        if len(group) == 1 and _words(norm) <= 8:
-            if _COMMENTS_HEADING.fullmatch(norm) or _RELATED_HEADING.fullmatch(norm):
-                if is_tail_position:
-                    break  # the rest of the page is comments or teasers
-                continue
+        tail_heading = _COMMENTS_HEADING.fullmatch(norm) or _RELATED_HEADING.fullmatch(norm)
+        if len(group) == 1 and _words(norm) <= 8 and tail_heading:
+            if is_tail_position:
+                break  # the rest of the page is comments or teasers
+            continue
         notice = _provenance_notice(norm)
         if notice is not None or _PROVENANCE.search(norm) and _words(norm) <= _PROVENANCE_MAX_WORDS:
             if notice and notice not in result.warnings:
@@ -305,7 +347,7 @@ def clean_text(text: str, fmt: str) -> CleanResult:
         if _is_furniture(norm):
             continue
         if _is_heading(norm, group[0].md_heading):
-            candidates.append((Block(start, end, "heading"), norm, group[0].bullet))
+            candidates.append((Block(start, end, "heading"), norm))
             continue
         prefix = _LEADING_PREFIX.match(text, start, end)
         if prefix:
@@ -313,17 +355,17 @@ def clean_text(text: str, fmt: str) -> CleanResult:
             norm = normalize(text[start:end])
             if not norm or _is_furniture(norm):
                 continue
-        candidates.append((Block(start, end, "paragraph"), norm, group[0].bullet))
+        candidates.append((Block(start, end, "paragraph"), norm))
 
-    paragraph_keys = [_quote_key(n) for b, n, _ in candidates if b.kind == "paragraph"]
-    for i, (block, norm, _bullet) in enumerate(candidates):
+    paragraph_keys = [_quote_key(n) for b, n in candidates if b.kind == "paragraph"]
+    for i, (block, norm) in enumerate(candidates):
         if block.kind == "paragraph":
             core = _pull_quote_core(norm)
             if core is not None:
                 key = _quote_key(core)
-                if sum(key in other for other in paragraph_keys) > 1 or _PULL_QUOTE_ATTRIBUTION.search(
-                    norm.strip(_QUOTES + ".")
-                ):
+                if sum(
+                    key in other for other in paragraph_keys
+                ) > 1 or _PULL_QUOTE_ATTRIBUTION.search(norm.strip(_QUOTES + ".")):
                     continue  # a pull-quote repeats the body (or is a quote card with a name)
         if i == 0 and block.kind == "heading":
             result.title = norm  # the page's headline, not a section of it

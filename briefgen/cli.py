@@ -85,14 +85,16 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite starter files that already exist.")
 @handle_errors
-def init(directory: Path | None) -> None:
+def init(directory: Path | None, force: bool) -> None:
     """Write a working starter project (config.yaml, topics, templates) into DIRECTORY."""
-    from briefgen.starter import init_project
+    from briefgen.starter import init_project, next_steps
 
-    target = directory or Path.cwd()
-    for path in init_project(target):
+    target = directory or Path(".")
+    for path in init_project(target, force=force):
         click.echo(f"wrote {path}")
+    click.echo(next_steps(target))
 
 
 @cli.command()
@@ -193,19 +195,21 @@ def verify(config_path: Path | None, topic_files: tuple[Path, ...], brief_json: 
 @handle_errors
 def validate(config_path: Path | None, topic_files: tuple[Path, ...]) -> None:
     """Check config.yaml and topic files; report every problem, one per line."""
+    from briefgen.configload import format_summary
+
     cfg = load(config_path, topic_files)
-    click.echo(
-        f"{cfg.path.name}: ok ({len(cfg.topics)} topics, {len(cfg.config.briefs)} briefs)"
-    )
+    click.echo(format_summary(cfg, str(config_path or "config.yaml")))
 
 
 @cli.command()
+@click.option("--topic", "topic_file", is_flag=True, help="The schema of one topic file instead.")
 @handle_errors
-def schema() -> None:
+def schema(topic_file: bool) -> None:
     """Print the config.yaml schema as JSON Schema (for editor autocompletion)."""
-    from briefgen.configload import config_json_schema
+    from briefgen.configload import config_json_schema, topic_json_schema
 
-    click.echo(json.dumps(config_json_schema(), indent=2))
+    document = topic_json_schema() if topic_file else config_json_schema()
+    click.echo(json.dumps(document, indent=2, ensure_ascii=False))
 
 
 @cli.command("run-due")

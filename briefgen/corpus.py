@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import re
+import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -37,14 +38,31 @@ if TYPE_CHECKING:
 Warn = Callable[[str], None]
 
 _BINARY_MAGIC = (
-    (b"\x89PNG", "a PNG image"), (b"PK\x03\x04", "a ZIP archive"), (b"%PDF", "a PDF file"),
-    (b"\x1f\x8b", "gzip data"), (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"),
-    (b"\xd0\xcf\x11\xe0", "an MS Office file"), (b"\x7fELF", "an executable"),
+    (b"\x89PNG", "a PNG image"),
+    (b"PK\x03\x04", "a ZIP archive"),
+    (b"%PDF", "a PDF file"),
+    (b"\x1f\x8b", "gzip data"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"\xd0\xcf\x11\xe0", "an MS Office file"),
+    (b"\x7fELF", "an executable"),
 )
 _META_FIELDS = tuple(f.name for f in fields(SourceMeta))
 # Other names article front matter and JSONL records use for the same facts.
-_META_ALIASES = {"byline": "author", "authors": "author", "publisher": "outlet", "source": "outlet",
-                 "site": "outlet", "link": "url", "published": "date", "type": "kind"}
+_META_ALIASES = {
+    "byline": "author",
+    "authors": "author",
+    "publisher": "outlet",
+    "source": "outlet",
+    "site": "outlet",
+    "link": "url",
+    "published": "date",
+    "type": "kind",
+}
+
+
+# An HTML page whose main text is shorter than this is navigation or an error page.
+_MIN_HTML_WORDS = 10
 
 
 class SkippedInput(CorpusError):
@@ -64,11 +82,18 @@ class RawArticle:
 
     def to_document(self) -> Document:
         """Clean this article and split it into passages."""
-        return make_document(doc_id=self.doc_id, source_path=self.source_path, text=self.text,
-                             sha256=self.sha256, meta=self.meta, fmt=self.fmt)
+        return make_document(
+            doc_id=self.doc_id,
+            source_path=self.source_path,
+            text=self.text,
+            sha256=self.sha256,
+            meta=self.meta,
+            fmt=self.fmt,
+        )
 
 
 # --- decoding --------------------------------------------------------------------------------
+
 
 def decode_bytes(data: bytes) -> str:
     """Decode article bytes: strict UTF-8 (BOM accepted), else a detected charset, else skip.
@@ -81,7 +106,9 @@ def decode_bytes(data: bytes) -> str:
         try:
             return data.decode("utf-16")
         except UnicodeDecodeError as exc:
-            raise SkippedInput(f"undecodable UTF-16 text ({exc.reason} at byte {exc.start})") from None
+            raise SkippedInput(
+                f"undecodable UTF-16 text ({exc.reason} at byte {exc.start})"
+            ) from None
     reject_binary(data)
     try:
         return data.decode("utf-8-sig")
@@ -89,13 +116,26 @@ def decode_bytes(data: bytes) -> str:
         pass
     from charset_normalizer import from_bytes
 
-    best = from_bytes(data).best()
+    matches = from_bytes(data)
+    best = matches.best()
     if best is None:
         raise SkippedInput("undecodable bytes: not UTF-8 and no character set detected")
-    text = str(best)
-    controls = sum(1 for c in text if ord(c) < 32 and c not in "\t\n\r\f\v")
-    if controls > max(2, len(text) // 200):
-        raise SkippedInput(f"undecodable bytes: not UTF-8, and as {best.encoding} it is full of control characters")
+    text, encoding = str(best), best.encoding
+    # Short Western texts fit several code pages equally well; cp1252 (a superset of Latin-1
+    # in practice) is by far the most common one for English news, so it wins a tie.
+    if any(
+        m.chaos <= best.chaos and "cp1252" in (m.encoding, *m.could_be_from_charset)
+        for m in matches
+    ):
+        try:
+            text, encoding = data.decode("cp1252"), "cp1252"
+        except UnicodeDecodeError:
+            pass
+    visible = [c for c in text if not c.isspace()]
+    controls = sum(1 for c in visible if unicodedata.category(c) in ("Cc", "Co", "Cn"))
+    letters = sum(1 for c in visible if c.isalpha())
+    if controls > len(visible) / 200 or letters < len(visible) / 2:
+        raise SkippedInput(f"undecodable bytes: not UTF-8, and as {encoding} it is not text")
     return text
 
 
@@ -120,8 +160,15 @@ def extract_html_text(html: bytes | str) -> str:
     # The default time limit uses signals: not allowed in worker threads, and not deterministic.
     config.set("DEFAULT", "EXTRACTION_TIMEOUT", "0")
     text = trafilatura.extract(
-        html, config=config, output_format="txt", favor_precision=True, include_comments=False,
-        include_tables=True, include_images=False, include_links=False, deduplicate=False,
+        html,
+        config=config,
+        output_format="txt",
+        favor_precision=True,
+        include_comments=False,
+        include_tables=True,
+        include_images=False,
+        include_links=False,
+        deduplicate=False,
         with_metadata=False,
     )
     if not text:
@@ -130,6 +177,7 @@ def extract_html_text(html: bytes | str) -> str:
 
 
 # --- metadata --------------------------------------------------------------------------------
+
 
 def normalize_date(value: object) -> str | None:
     """Return a date as ISO ``YYYY-MM-DD`` (or ``None`` if it cannot be read as one)."""
@@ -237,6 +285,7 @@ def _load_metadata_cached(path_str: str, _mtime_ns: int, _size: int) -> dict[str
 
 # --- cleaning (pure) -------------------------------------------------------------------------
 
+
 def make_document(
     *, doc_id: str, source_path: str, text: str, sha256: str, meta: SourceMeta, fmt: str
 ) -> Document:
@@ -244,12 +293,18 @@ def make_document(
     cleaned = clean_text(text, fmt)
     if not meta.title and cleaned.title:
         meta = replace(meta, title=cleaned.title)  # inferred: the page's first line
-    source = Source(doc_id=doc_id, source_path=source_path, sha256=sha256, meta=meta,
-                    warnings=tuple(cleaned.warnings))
+    source = Source(
+        doc_id=doc_id,
+        source_path=source_path,
+        sha256=sha256,
+        meta=meta,
+        warnings=tuple(cleaned.warnings),
+    )
     return Document(source=source, text=text, passages=build_passages(doc_id, text, cleaned.blocks))
 
 
 # --- files -----------------------------------------------------------------------------------
+
 
 def file_format(path: Path) -> str:
     """Return how a file is read: "txt", "md", "html" or "jsonl" (gzip or not)."""
@@ -331,7 +386,7 @@ def read_raw(
         cap = cfg.config.corpus.max_file_mb * 1024 * 1024
         if size > cap:
             raise SkippedInput(
-                f"file is {size / 1048576:.1f} MB, over the {cfg.config.corpus.max_file_mb:g} MB cap "
+                f"file is {size / 1048576:.3g} MB, over the {cfg.config.corpus.max_file_mb:g} MB cap "
                 "(corpus.max_file_mb); raise the cap or split the file"
             )
         if size == 0:
@@ -342,8 +397,10 @@ def read_raw(
         if fmt == "html":
             reject_binary(data)
             text = extract_html_text(data)
-            if not text.strip():
-                raise SkippedInput("no article text found in the HTML (unreadable or not an article page)")
+            if len(text.split()) < _MIN_HTML_WORDS:
+                raise SkippedInput(
+                    "no article text found in the HTML (unreadable or not an article page)"
+                )
         else:
             text = decode_bytes(data)
             if not text.strip():
@@ -356,8 +413,14 @@ def read_raw(
     except OSError as exc:
         warn(f"{source_path}: cannot read the file ({exc.strerror or exc})")
         return
-    yield RawArticle(doc_id=doc_id or _stem(path), source_path=source_path, text=text, sha256=sha,
-                     meta=merge_meta(own_meta, yaml_meta), fmt=fmt)
+    yield RawArticle(
+        doc_id=doc_id or _stem(path),
+        source_path=source_path,
+        text=text,
+        sha256=sha,
+        meta=merge_meta(own_meta, yaml_meta),
+        fmt=fmt,
+    )
 
 
 def _front_matter_meta(text: str) -> SourceMeta:
@@ -366,14 +429,18 @@ def _front_matter_meta(text: str) -> SourceMeta:
         return SourceMeta()
     end = front_matter_end(text)
     if end == 0:
-        raise SkippedInput("line 1: front matter opened with --- but never closed; add a closing --- line")
+        raise SkippedInput(
+            "line 1: front matter opened with --- but never closed; add a closing --- line"
+        )
     block = re.sub(r"\A\ufeff?---[ \t]*\r?\n", "", text[:end])
     block = re.sub(r"---[ \t]*(?:\r?\n)?\Z", "", block)
     try:
         data = yaml.safe_load(block)
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 2 if exc.problem_mark else 1  # +1 for 1-based, +1 for '---'
-        raise SkippedInput(f"line {line}: broken front matter ({exc.problem}); fix the YAML") from None
+        raise SkippedInput(
+            f"line {line}: broken front matter ({exc.problem}); fix the YAML"
+        ) from None
     except yaml.YAMLError as exc:
         raise SkippedInput(f"broken front matter ({exc}); fix the YAML") from None
     if data is None:
@@ -412,7 +479,9 @@ def _read_jsonl(
             for number, line in _read_lines(fh, cap):  # type: ignore[arg-type]
                 where = f"{source_path}:{number}"
                 if line is None:
-                    warn(f"{where}: record over the {cfg.config.corpus.max_file_mb:g} MB cap (corpus.max_file_mb); skipped")
+                    warn(
+                        f"{where}: record over the {cfg.config.corpus.max_file_mb:g} MB cap (corpus.max_file_mb); skipped"
+                    )
                     continue
                 if not line.strip():
                     continue
@@ -437,10 +506,17 @@ def _read_jsonl(
                     warn(f"{where}: duplicate id {doc_id!r}; skipped")
                     continue
                 seen.add(doc_id)
-                meta = meta_from_fields({k: v for k, v in record.items() if k not in ("id", "text")})
-                yield RawArticle(doc_id=doc_id, source_path=source_path, text=text,
-                                 sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
-                                 meta=merge_meta(meta, file_meta), fmt="jsonl")
+                meta = meta_from_fields(
+                    {k: v for k, v in record.items() if k not in ("id", "text")}
+                )
+                yield RawArticle(
+                    doc_id=doc_id,
+                    source_path=source_path,
+                    text=text,
+                    sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+                    meta=merge_meta(meta, file_meta),
+                    fmt="jsonl",
+                )
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
         warn(f"{source_path}: cannot read the file ({exc}); stopped there")
 

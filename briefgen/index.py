@@ -47,6 +47,7 @@ CREATE TABLE documents (
     doc_id TEXT NOT NULL UNIQUE,
     source_path TEXT NOT NULL,
     sha256 TEXT NOT NULL,
+    meta_key TEXT NOT NULL DEFAULT '',  -- hash of the metadata read with it (change detection)
     title TEXT, outlet TEXT, author TEXT, date TEXT, url TEXT, kind TEXT,
     warnings TEXT NOT NULL DEFAULT '[]'
 );
@@ -159,6 +160,13 @@ class IndexWriter:
         """Store a setting."""
         self.con.execute("INSERT OR REPLACE INTO settings(key, value) VALUES (?, ?)", (key, value))
 
+    def clear(self) -> None:
+        """Delete every document, passage and file record (the schema stays)."""
+        self.con.execute("INSERT INTO passages_fts(passages_fts) VALUES ('delete-all')")
+        self.con.execute("DELETE FROM passages")
+        self.con.execute("DELETE FROM documents")
+        self.con.execute("DELETE FROM files")
+
     def files(self) -> dict[str, tuple[int, int, str, list[str]]]:
         """Return every file record: path → (size, mtime_ns, sha256, warnings)."""
         return {
@@ -182,21 +190,24 @@ class IndexWriter:
         self.con.execute("DELETE FROM files WHERE path = ?", (path,))
         return len(ids)
 
-    def documents_of(self, source_path: str) -> dict[str, tuple[int, str, tuple[Any, ...]]]:
-        """Return the documents read from ``source_path``: doc_id → (row id, sha256, meta+warnings)."""
-        cols = ", ".join(_META_COLUMNS)
-        out: dict[str, tuple[int, str, tuple[Any, ...]]] = {}
-        for row in self.con.execute(
-            f"SELECT id, doc_id, sha256, {cols}, warnings FROM documents WHERE source_path = ?",
-            (source_path,),
-        ):
-            out[row[1]] = (row[0], row[2], tuple(row[3:]))
-        return out
+    def documents_of(self, source_path: str) -> dict[str, tuple[int, str, str]]:
+        """Return the documents read from ``source_path``: doc_id → (row id, sha256, meta key)."""
+        return {
+            doc_id: (row_id, sha, key)
+            for row_id, doc_id, sha, key in self.con.execute(
+                "SELECT id, doc_id, sha256, meta_key FROM documents WHERE source_path = ?",
+                (source_path,),
+            )
+        }
 
     def document_owner(self, doc_id: str) -> str | None:
         """Return the source_path a doc_id is indexed from, if it is indexed."""
         row = self.con.execute("SELECT source_path FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
         return None if row is None else str(row[0])
+
+    def document_row(self, doc_id: str) -> int:
+        """Return the row id of an indexed doc_id."""
+        return int(self.con.execute("SELECT id FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()[0])
 
     def delete_documents(self, ids: Iterable[int]) -> None:
         """Delete documents (by row id) with their passages and full-text entries."""
@@ -212,15 +223,7 @@ class IndexWriter:
             self.con.execute(f"DELETE FROM passages WHERE doc IN ({marks})", chunk)
             self.con.execute(f"DELETE FROM documents WHERE id IN ({marks})", chunk)
 
-    def update_meta(self, row_id: int, source: Source) -> None:
-        """Rewrite a document's metadata and warnings (its text and passages are unchanged)."""
-        sets = ", ".join(f"{c} = ?" for c in _META_COLUMNS)
-        self.con.execute(
-            f"UPDATE documents SET {sets}, warnings = ? WHERE id = ?",
-            (*meta_values(source.meta), _warnings_json(source.warnings), row_id),
-        )
-
-    def add_documents(self, docs: Sequence[Document]) -> int:
+    def add_documents(self, docs: Sequence[Document], meta_keys: dict[str, str]) -> int:
         """Insert documents with their passages; return the number of passages written."""
         doc_rows: list[tuple[Any, ...]] = []
         passage_rows: list[tuple[Any, ...]] = []
@@ -228,8 +231,8 @@ class IndexWriter:
         for doc in docs:
             src = doc.source
             doc_rows.append(
-                (self._next_doc, src.doc_id, src.source_path, src.sha256, *meta_values(src.meta),
-                 _warnings_json(src.warnings))
+                (self._next_doc, src.doc_id, src.source_path, src.sha256,
+                 meta_keys.get(src.doc_id, ""), *meta_values(src.meta), _warnings_json(src.warnings))
             )
             for p in doc.passages:
                 passage_rows.append(
@@ -238,8 +241,8 @@ class IndexWriter:
                 self._next_passage += 1
             self._next_doc += 1
         self.con.executemany(
-            "INSERT INTO documents(id, doc_id, source_path, sha256, title, outlet, author, date, "
-            "url, kind, warnings) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO documents(id, doc_id, source_path, sha256, meta_key, title, outlet, "
+            "author, date, url, kind, warnings) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             doc_rows,
         )
         self.con.executemany(

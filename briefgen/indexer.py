@@ -1,35 +1,31 @@
 """Bring the index up to date with the corpus, incrementally and crash-safely.
 
 A file whose size and mtime are as recorded is not opened; if they differ, the sha256 of
-its bytes decides. Changed files are re-read (a JSONL file record by record: a record with
-the same doc_id and sha256 is not rewritten), deleted files are removed. Writes go in
-batches, one transaction each; a file's record in ``files`` is written in the transaction
-that holds its last documents, so after a crash (even ``kill -9``) the index is consistent
-and the next run picks up the unfinished files again.
+its bytes decides. Changed files are re-read — a JSONL file record by record: a record with
+the same doc_id, text hash and metadata is not cleaned or rewritten — and deleted files are
+removed. Writes go in batches, one transaction each; a file's row in ``files`` is written in
+the transaction that holds its last documents, so after a crash (even ``kill -9``) the index
+is consistent and the next run simply picks the unfinished files up again.
 
-Large runs parse and clean in worker processes while this process writes to SQLite.
+Large runs clean articles in worker processes while this process writes to SQLite.
 """
 
 from __future__ import annotations
 
 import contextlib
-import gzip
 import hashlib
 import json
-import multiprocessing
 import os
 import sqlite3
 import sys
 import time
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from fnmatch import fnmatch
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from briefgen import __version__
-from briefgen.errors import CorpusError, IndexError_
+from briefgen.errors import IndexError_
 from briefgen.index import (
     SCHEMA_VERSION,
     IndexWriter,
@@ -37,22 +33,20 @@ from briefgen.index import (
     create_schema,
     index_error,
     index_path,
-    meta_values,
     schema_version,
 )
-from briefgen.models import Document, Source
-from briefgen.readunits import iter_units, worker_pool
+from briefgen.readunits import UNIT_CHARS, Unit, record_bytes, uncompressed_size, worker_pool
 
 if TYPE_CHECKING:
     from briefgen.config import LoadedConfig
+    from briefgen.corpus import RawArticle
 
-#: Commit after this many documents or this many characters of passage text, whichever
-#: comes first: large enough that FTS5 merges few segments, small enough that a crash loses
-#: little and memory stays bounded.
-BATCH_DOCS = 5000
-BATCH_CHARS = 24_000_000
+#: Commit after about this many characters of passage text or this many documents: large
+#: enough that FTS5 merges few segments, small enough that a crash loses little.
+BATCH_CHARS = 32_000_000
+BATCH_DOCS = 10_000
 #: Below this many bytes to read, worker processes cost more than they save.
-PARALLEL_MIN_BYTES = 8_000_000
+PARALLEL_MIN_BYTES = 2_000_000
 SUMMARY_MAX_SKIPPED = 10
 
 
@@ -80,20 +74,20 @@ class IndexSummary:
         """Return the end-of-run summary, a few short lines."""
         lines = [f"note: {note}" for note in self.notes]
         lines.append(
-            f"documents: {self.added} added, {self.updated} updated, {self.unchanged} unchanged, "
-            f"{self.removed} removed, {len(self.skipped)} skipped"
+            f"documents: {self.added:,} added, {self.updated:,} updated, {self.unchanged:,} "
+            f"unchanged, {self.removed:,} removed, {len(self.skipped):,} skipped"
         )
-        rate = f", {self.passages / self.seconds:,.0f}/s" if self.passages and self.seconds else ""
+        rate = f" ({self.passages / self.seconds:,.0f}/s)" if self.passages and self.seconds else ""
         lines.append(
-            f"passages: {self.passages:,} written{rate}; index holds {self.documents_total:,} "
-            f"documents, {self.passages_total:,} passages"
+            f"passages: {self.passages:,} written{rate}; the index holds "
+            f"{self.documents_total:,} documents, {self.passages_total:,} passages"
         )
-        lines.append(f"index: {self.path} updated in {self.seconds:.1f} s")
+        lines.append(f"index: {self.path} ({self.seconds:.1f} s)")
         if self.skipped:
             lines.append("skipped:")
             lines += [f"  {reason}" for reason in self.skipped[:SUMMARY_MAX_SKIPPED]]
             if len(self.skipped) > SUMMARY_MAX_SKIPPED:
-                lines.append(f"  … and {len(self.skipped) - SUMMARY_MAX_SKIPPED} more")
+                lines.append(f"  … and {len(self.skipped) - SUMMARY_MAX_SKIPPED:,} more")
         return "\n".join(lines)
 
 
@@ -105,52 +99,18 @@ class CorpusFile:
     path: Path
     size: int
     mtime_ns: int
-
-    @property
-    def is_jsonl(self) -> bool:
-        """Return True for a .jsonl or .jsonl.gz file (many documents, one a line)."""
-        return self.path.name.endswith((".jsonl", ".jsonl.gz"))
+    doc_id: str | None  # the doc_id of a one-document file; None for JSONL
 
 
-def corpus_files(cfg: LoadedConfig) -> list[CorpusFile]:
-    """List the corpus files (one stat each), sorted; raise CorpusError if the corpus is missing."""
-    settings = cfg.config.corpus
-    root = cfg.resolve(settings.path)
-    if not root.exists():
-        raise CorpusError(
-            f"{root}: the corpus folder does not exist; create it or set corpus.path in "
-            f"{cfg.path.name}"
-        )
-    if root.is_file():
-        candidates: Iterable[Path] = [root]
-    else:
-        candidates = _walk(root, settings.include)
-    out = []
-    for path in candidates:
-        try:
-            st = path.stat()
-        except OSError:
-            continue  # vanished between listing and stat: it is simply not in the corpus
-        out.append(CorpusFile(_rel(path, cfg.root), path, st.st_size, st.st_mtime_ns))
-    out.sort(key=lambda f: f.rel)
-    return out
+@dataclass
+class _FileState:
+    """What is known about a file while its documents stream through."""
 
-
-def _walk(root: Path, include: list[str]) -> Iterator[Path]:
-    """Yield files under ``root`` whose names match ``include``; hidden folders are skipped."""
-    for folder, dirs, names in os.walk(root):
-        # .briefgen (the index itself), .git and the like are never articles.
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
-        for name in names:
-            if not name.startswith(".") and any(fnmatch(name, pat) for pat in include):
-                yield Path(folder, name)
-
-
-def _rel(path: Path, root: Path) -> str:
-    try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return path.resolve().as_posix()  # a corpus outside the project: keep it absolute
+    file: CorpusFile
+    existing: dict[str, tuple[int, str, str]]  # doc_id → (row id, sha256, meta key)
+    seen: set[str] = field(default_factory=set)
+    warnings: list[str] = field(default_factory=list)
+    sha256: str = ""
 
 
 def file_sha256(path: Path) -> str:
@@ -162,25 +122,38 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _fingerprint(cfg: LoadedConfig) -> str:
-    """Return what, besides the files themselves, decides the index content."""
-    settings = cfg.config.corpus
-    metadata_sha = None
-    if settings.metadata:
-        meta_path = cfg.resolve(settings.metadata)
-        if meta_path.is_file():
-            metadata_sha = file_sha256(meta_path)
-    return json.dumps(
-        {
-            "briefgen": __version__,
-            "schema": SCHEMA_VERSION,
-            "corpus": settings.path,
-            "include": settings.include,
-            "max_file_mb": settings.max_file_mb,
-            "metadata": metadata_sha,
-        },
-        sort_keys=True,
+def meta_key(article: RawArticle) -> str:
+    """Return a short key of what, besides the text, shapes an article's document."""
+    meta = article.meta
+    raw = "\x1f".join(
+        v or "" for v in (meta.title, meta.outlet, meta.author, meta.date, meta.url, meta.kind, article.fmt)
     )
+    return hashlib.blake2b(raw.encode("utf-8"), digest_size=12).hexdigest()
+
+
+#: The modules whose code decides what a document's passages are: when any of them changes,
+#: every document is cleaned again (an index must never hold passages the code would not cut).
+_PIPELINE_MODULES = ("corpus.py", "clean.py", "passages.py", "models.py")
+
+
+def _pipeline_fingerprint() -> str:
+    """Return a hash of the briefgen version, index schema and cleaning code."""
+    digest = hashlib.sha256(f"{__version__}\x1f{SCHEMA_VERSION}".encode())
+    package = Path(__file__).parent
+    for name in _PIPELINE_MODULES:
+        with contextlib.suppress(OSError):
+            digest.update((package / name).read_bytes())
+    return digest.hexdigest()
+
+
+def _inputs_fingerprint(cfg: LoadedConfig) -> str:
+    """Return a hash of the settings that change what is read from unchanged files."""
+    settings = cfg.config.corpus
+    metadata_sha = ""
+    if settings.metadata:
+        with contextlib.suppress(OSError):
+            metadata_sha = file_sha256(cfg.resolve(settings.metadata))
+    return json.dumps({"max_file_mb": settings.max_file_mb, "metadata": metadata_sha}, sort_keys=True)
 
 
 @contextlib.contextmanager
@@ -188,7 +161,7 @@ def _exclusive(path: Path) -> Iterator[None]:
     """Hold a lock file beside the index so that two updates never interleave their batches."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fh = open(path.with_name(path.name + ".lock"), "a+b")
+        fh = open(path.with_name(path.name + ".lock"), "a+b")  # noqa: SIM115 (held until exit)
     except OSError as exc:
         raise index_error(path, exc) from exc
     try:
@@ -209,7 +182,7 @@ def _exclusive(path: Path) -> Iterator[None]:
 
 
 def _open_for_update(path: Path, notes: list[str]) -> sqlite3.Connection:
-    """Open (creating or rebuilding as needed) the index database for writing."""
+    """Open the index for writing: create it, or rebuild it if it is from another schema."""
     existed = path.exists()
     con = connect(path)
     try:
@@ -232,7 +205,7 @@ def _open_for_update(path: Path, notes: list[str]) -> sqlite3.Connection:
     try:
         if version == 0:
             create_schema(con)
-        # A larger page cache lets FTS5 merge its segments with fewer page reads (~200 MB cap).
+        # A larger page cache lets FTS5 merge segments with fewer page reads (capped ~200 MB).
         con.execute("PRAGMA cache_size=-200000")
     except sqlite3.Error as exc:
         con.close()
@@ -247,15 +220,20 @@ def update_index(
 
     Bad input is skipped with one ``warn`` line each and listed in ``summary.skipped``.
     """
+    from briefgen import corpus
+
     started = time.perf_counter()
-    files = corpus_files(cfg)
+    paths = corpus.corpus_files(cfg)  # raises CorpusError naming a missing corpus folder
     path = index_path(cfg)
     summary = IndexSummary(path=path)
     with _exclusive(path):
         con = _open_for_update(path, summary.notes)
         try:
-            _Updater(cfg, con, summary, progress=progress, warn=warn).run(files)
-            summary.documents_total, summary.passages_total = _totals(con)
+            _Updater(cfg, con, summary, progress=progress, warn=warn).run(paths)
+            row = con.execute(
+                "SELECT (SELECT COUNT(*) FROM documents), (SELECT COUNT(*) FROM passages)"
+            ).fetchone()
+            summary.documents_total, summary.passages_total = int(row[0]), int(row[1])
         except sqlite3.Error as exc:
             raise index_error(path, exc) from exc
         finally:
@@ -264,13 +242,8 @@ def update_index(
     return summary
 
 
-def _totals(con: sqlite3.Connection) -> tuple[int, int]:
-    row = con.execute("SELECT (SELECT COUNT(*) FROM documents), (SELECT COUNT(*) FROM passages)").fetchone()
-    return int(row[0]), int(row[1])
-
-
 class _Updater:
-    """One update run: plan from the stat fingerprints, then read and write in batches."""
+    """One update run: plan from the stat fingerprints, then read, clean and write in batches."""
 
     def __init__(
         self,
@@ -287,16 +260,19 @@ class _Updater:
         self.progress = progress
         self._warn = warn
         self._bar: Any = None
-        self._batch_docs: list[Document] = []
-        self._batch_delete: list[int] = []
-        self._batch_chars = 0
-        self._claimed: set[str] = set()  # doc_ids written or kept in this run
-        self._pending_files: set[str] = set()  # files still to be re-read in this run
+        self._states: dict[int, _FileState] = {}
+        self._claimed: set[str] = set()  # doc_ids read in this run, in any file
+        self._pending: set[str] = set()  # files not yet re-read in this run
         self._fresh = False  # the index held no documents when reading began
+        self._uncommitted = 0  # characters of passage text written since the last commit
+        self._uncommitted_docs = 0
+        self._inputs = ""
 
-    def warn(self, message: str) -> None:
-        """Report a skipped item: count it and pass it on (above the progress bar, if any)."""
+    def warn(self, message: str, state: _FileState | None = None) -> None:
+        """Report a skipped item: count it, remember it, and show it above the progress bar."""
         self.summary.skipped.append(message)
+        if state is not None:
+            state.warnings.append(message)
         if self._bar is not None:
             from tqdm import tqdm
 
@@ -305,163 +281,198 @@ class _Updater:
         else:
             self._warn(message)
 
-    def run(self, files: list[CorpusFile]) -> None:
-        """Update the index to match ``files``."""
+    # --- planning ------------------------------------------------------------------------
+
+    def run(self, paths: list[Path]) -> None:
+        """Update the index to match the corpus files ``paths``."""
+        from briefgen import corpus
+
         w = self.writer
-        fingerprint = _fingerprint(self.cfg)
-        force = w.setting("fingerprint") != fingerprint
+        root = self.cfg.resolve(self.cfg.config.corpus.path)
+        single = [p for p in paths if corpus.file_format(p) != "jsonl"]
+        ids = corpus.doc_ids_for(single, root) if single else {}
+        files = []
+        for p in paths:
+            try:
+                st = p.stat()
+            except OSError:
+                continue  # vanished since it was listed: it is simply not in the corpus now
+            files.append(CorpusFile(corpus.source_path_of(p, self.cfg), p, st.st_size,
+                                    st.st_mtime_ns, ids.get(p)))
+
+        w.begin()
+        pipeline, inputs = _pipeline_fingerprint(), _inputs_fingerprint(self.cfg)
+        if w.setting("pipeline") not in (None, pipeline):
+            self.summary.notes.append("the cleaning code changed: every document is read again")
+            w.clear()
+        # Metadata or the size cap changed: re-read every file; unchanged articles stay put.
+        force = w.setting("inputs") != inputs
+        w.set_setting("pipeline", pipeline)
+        self._inputs = inputs
         known = w.files()
-        on_disk = {f.rel for f in files}
+        stored = {
+            rel: (int(n), doc_id)
+            for rel, n, doc_id in w.con.execute(
+                "SELECT source_path, COUNT(*), MIN(doc_id) FROM documents GROUP BY source_path"
+            )
+        }
         to_read: list[CorpusFile] = []
-        unchanged: list[str] = []
+        unchanged: list[CorpusFile] = []
         for f in files:
             old = known.get(f.rel)
-            if old is None or force:
-                to_read.append(f)
+            count, stored_id = stored.get(f.rel, (0, None))
+            if old is None or force or (f.doc_id is not None and count and stored_id != f.doc_id):
+                to_read.append(f)  # new, settings changed, or its doc_id changed (a name clash)
             elif (old[0], old[1]) == (f.size, f.mtime_ns):
-                unchanged.append(f.rel)
+                unchanged.append(f)
             elif old[0] == f.size and file_sha256(f.path) == old[2]:
-                # Touched but not changed: remember the new mtime so the next run skips the hash.
-                unchanged.append(f.rel)
+                unchanged.append(f)  # touched, not changed: keep the new mtime to skip the hash
                 w.set_file(f.rel, f.size, f.mtime_ns, old[2], old[3])
             else:
                 to_read.append(f)
-        for rel in unchanged:
-            for message in known[rel][3]:
-                self.warn(message)  # still there: --strict must still see it
-        gone = [rel for rel in known if rel not in on_disk]
-
-        w.begin()
-        for rel in gone:
-            self.summary.removed += w.delete_file(rel)
-        if force:
-            w.set_setting("fingerprint", fingerprint)
+        on_disk = {f.rel for f in files}
+        for rel in known:
+            if rel not in on_disk:
+                self.summary.removed += w.delete_file(rel)
+        if not to_read:
+            w.set_setting("inputs", inputs)  # else only once every file has been re-read
         w.commit()
 
-        self.summary.unchanged += self._count_documents(unchanged)
-        self._fresh = w.con.execute("SELECT NOT EXISTS (SELECT 1 FROM documents)").fetchone()[0] == 1
+        for f in unchanged:
+            self.summary.unchanged += stored.get(f.rel, (0, None))[0]
+            for message in known[f.rel][3]:
+                self.warn(message)  # the bad input is still there: --strict must still see it
         if to_read:
-            self._read_and_write(to_read, force=force)
+            self._fresh = not w.con.execute("SELECT EXISTS (SELECT 1 FROM documents)").fetchone()[0]
+            self._read_and_write(to_read)
 
-    def _count_documents(self, rels: list[str]) -> int:
-        if not rels:
-            return 0
-        wanted = set(rels)
-        return sum(
-            n for rel, n in self.writer.con.execute(
-                "SELECT source_path, COUNT(*) FROM documents GROUP BY source_path"
-            ) if rel in wanted
-        )
+    # --- reading (producer) --------------------------------------------------------------
 
-    def _read_and_write(self, to_read: list[CorpusFile], *, force: bool) -> None:
+    def _units(self, files: list[CorpusFile]) -> Iterator[Unit]:
+        """Read the files in order and cut the articles that need cleaning into units."""
+        from briefgen import corpus
+
+        base = 0
+        for i, f in enumerate(files):
+            state = _FileState(f, self.writer.documents_of(f.rel))
+            self._states[i] = state
+            unit = Unit(i, done_bytes=base)
+            chars = 0
+            is_jsonl = f.doc_id is None
+            total_est = uncompressed_size(f.path, f.size) if is_jsonl else f.size
+            read_est = 0
+            for article in corpus.read_raw(
+                f.path, self.cfg, warn=lambda m, s=state: self.warn(m, s), doc_id=f.doc_id
+            ):
+                if not is_jsonl:
+                    state.sha256 = article.sha256  # of the file's bytes
+                read_est += record_bytes(article)
+                if self._wants(state, article, unit):
+                    unit.articles.append(article)
+                    chars += len(article.text)
+                if chars >= UNIT_CHARS:
+                    unit.done_bytes = base + min(f.size - 1, f.size * read_est // max(total_est, 1))
+                    yield unit
+                    unit, chars = Unit(i, done_bytes=unit.done_bytes), 0
+            if is_jsonl:
+                state.sha256 = _sha_or_empty(f.path)
+            base += f.size
+            unit.done_bytes, unit.last = base, True
+            yield unit
+
+    def _wants(self, state: _FileState, article: RawArticle, unit: Unit) -> bool:
+        """Decide whether an article must be cleaned and written (counting it either way)."""
+        did = article.doc_id
+        if did in self._claimed:
+            self.warn(f"{article.source_path}: document id {did!r} also appears in an earlier "
+                      "file; skipped", state)
+            return False
+        self._claimed.add(did)
+        state.seen.add(did)
+        key = meta_key(article)
+        old = state.existing.get(did)
+        if old is not None:
+            if (old[1], old[2]) == (article.sha256, key):
+                self.summary.unchanged += 1
+                return False
+            unit.replaces.append(old[0])
+            self.summary.updated += 1
+        else:
+            owner = None if self._fresh else self.writer.document_owner(did)
+            if owner is not None and owner not in self._pending:
+                self.warn(f"{article.source_path}: document id {did!r} is already indexed from "
+                          f"{owner}; skipped", state)
+                return False
+            if owner is not None:  # moving here from a file that is re-read later in this run
+                unit.replaces.append(self.writer.document_row(did))
+            self.summary.added += 1
+        unit.meta_keys[did] = key
+        return True
+
+    # --- writing (consumer) --------------------------------------------------------------
+
+    def _read_and_write(self, files: list[CorpusFile]) -> None:
         from tqdm import tqdm
 
-        total = sum(f.size for f in to_read)
-        self._pending_files = {f.rel for f in to_read}
-        bar_disabled = None if self.progress else True  # None: tqdm shows it only on a TTY
+        total = sum(f.size for f in files)
+        self._pending = {f.rel for f in files}
         with tqdm(
             total=total, unit="B", unit_scale=True, unit_divisor=1024, desc="indexing",
-            disable=bar_disabled, delay=1.0, file=sys.stderr, mininterval=0.5, smoothing=0.1,
+            disable=None if self.progress else True,  # None: shown only on a terminal
+            delay=1.0, file=sys.stderr, mininterval=0.5, smoothing=0.05,
         ) as bar:
-            self._bar = bar if not bar.disable else None
-            max_bytes = self.cfg.config.corpus.max_file_mb * 1e6
-            with worker_pool(self.cfg, parallel=total >= PARALLEL_MIN_BYTES) as mapper:
-                done_bytes = 0
-                current: _FileState | None = None
+            self._bar = None if bar.disable else bar
+            done = 0
+            with worker_pool(parallel=total >= PARALLEL_MIN_BYTES) as clean:
                 self.writer.begin()
                 try:
-                    for unit, result in mapper(iter_units(to_read, max_bytes)):
-                        f = to_read[unit.file_index]
-                        if current is None or current.file is not f:
-                            current = _FileState(f, self.writer.documents_of(f.rel), force)
+                    for unit, result in clean(self._units(files)):
+                        state = self._states[unit.file_index]
                         for message in result.warnings:
-                            current.warnings.append(message)
-                            self.warn(message)
-                        for doc in result.documents:
-                            self._take(current, doc)
-                        bar.update(unit.done_bytes - done_bytes)
-                        done_bytes = unit.done_bytes
-                        if self._batch_full():
-                            self._flush(commit=True)
+                            self.warn(message, state)
+                        self._write(unit, result.documents)
                         if unit.last:
-                            self._finish_file(current, result.sha256)
-                            current = None
-                    self._flush(commit=True)
+                            self._finish_file(state)
+                            del self._states[unit.file_index]
+                        bar.update(unit.done_bytes - done)
+                        done = unit.done_bytes
+                        if self._uncommitted >= BATCH_CHARS or self._uncommitted_docs >= BATCH_DOCS:
+                            self._commit()
+                    self.writer.set_setting("inputs", self._inputs)
+                    self.writer.commit()
                 except BaseException:
                     self.writer.rollback()
                     raise
             self._bar = None
 
-    def _take(self, state: _FileState, doc: Document) -> None:
-        """Queue one freshly read document for writing, unless it is already indexed as is."""
-        src = doc.source
-        did = src.doc_id
-        if did in state.seen or did in self._claimed:
-            self.warn(f"{src.source_path}: duplicate document id {did!r}; skipped")
-            return
-        state.seen.add(did)
-        self._claimed.add(did)
-        old = state.existing.get(did)
-        if old is None:
-            owner = None if self._fresh else self.writer.document_owner(did)
-            if owner is not None and owner not in self._pending_files:
-                self.warn(
-                    f"{src.source_path}: document id {did!r} is already indexed from {owner}; skipped"
-                )
-                return
-            if owner is not None:  # moving from a file re-read later in this run
-                self._flush(commit=False)
-                self.writer.con.execute("DELETE FROM documents WHERE doc_id = ?", (did,))
-            self.summary.added += 1
-        elif old[1] == src.sha256 and not state.force:
-            if old[2] != (*meta_values(src.meta), _json_list(src.warnings)):
-                self.writer.update_meta(old[0], src)
-                self.summary.updated += 1
-            else:
-                self.summary.unchanged += 1
-            return
-        else:
-            self._batch_delete.append(old[0])
-            self.summary.updated += 1
-        self._batch_docs.append(doc)
-        self._batch_chars += sum(len(p.text) for p in doc.passages) + 200
+    def _write(self, unit: Unit, documents: list[Any]) -> None:
+        """Replace the unit's old rows by its new documents (in the open transaction)."""
+        if unit.replaces:
+            self.writer.delete_documents(unit.replaces)
+        if documents:
+            written = self.writer.add_documents(documents, unit.meta_keys)
+            self.summary.passages += written
+            self._uncommitted += sum(len(p.text) for d in documents for p in d.passages)
+            self._uncommitted_docs += len(documents)
 
-    def _batch_full(self) -> bool:
-        return len(self._batch_docs) >= BATCH_DOCS or self._batch_chars >= BATCH_CHARS
-
-    def _flush(self, *, commit: bool) -> None:
-        """Write the queued documents; with ``commit``, end the transaction and start the next."""
-        w = self.writer
-        if self._batch_delete:
-            w.delete_documents(self._batch_delete)
-        if self._batch_docs:
-            self.summary.passages += w.add_documents(self._batch_docs)
-        self._batch_docs, self._batch_delete, self._batch_chars = [], [], 0
-        if commit:
-            w.commit()
-            w.begin()
-
-    def _finish_file(self, state: _FileState, sha256: str) -> None:
+    def _finish_file(self, state: _FileState) -> None:
         """Drop the file's records that are gone and record the file as indexed."""
         stale = [row[0] for did, row in state.existing.items() if did not in state.seen]
-        self._flush(commit=False)
         self.writer.delete_documents(stale)
         self.summary.removed += len(stale)
         f = state.file
-        self.writer.set_file(f.rel, f.size, f.mtime_ns, sha256, state.warnings)
-        self._pending_files.discard(f.rel)
+        self.writer.set_file(f.rel, f.size, f.mtime_ns, state.sha256, state.warnings)
+        self._pending.discard(f.rel)
+
+    def _commit(self) -> None:
+        """End the current batch's transaction and start the next."""
+        self.writer.commit()
+        self._uncommitted = self._uncommitted_docs = 0
+        self.writer.begin()
 
 
-@dataclass
-class _FileState:
-    """What is known about a file while its documents stream in."""
-
-    file: CorpusFile
-    existing: dict[str, tuple[int, str, tuple[Any, ...]]]
-    force: bool
-    seen: set[str] = field(default_factory=set)
-    warnings: list[str] = field(default_factory=list)
-
-
-def _json_list(items: Iterable[str]) -> str:
-    return json.dumps(list(items), ensure_ascii=False)
+def _sha_or_empty(path: Path) -> str:
+    try:
+        return file_sha256(path)
+    except OSError:
+        return ""  # unreadable now: the next run compares against nothing and re-reads it

@@ -1,7 +1,7 @@
 """Score text against a topic, with the same tokens the index uses.
 
-Tokens. Text is tokenized by SQLite's own FTS5 tokenizer (``porter unicode61``, the
-index's), run on an in-memory table and read back through ``fts5vocab``. So Python-side
+Tokens. Text is tokenized by SQLite's own FTS5 tokenizer (``porter unicode61
+remove_diacritics 2``, the index's), run on an in-memory table and read back through ``fts5vocab``. So Python-side
 matching agrees with the index by construction: case folded, diacritics removed, split at
 every character that is not a letter or digit, Porter-stemmed ("tariffs" = "tariff",
 "trading" = "trade"). A term such as ``Japan-China``, ``self-defense`` or ``U.S.`` is the
@@ -29,8 +29,8 @@ from dataclasses import dataclass
 
 from briefgen.config import Topic
 
-# The index's tokenizer (docs/ARCHITECTURE.md: "SQLite FTS5 (porter unicode61)").
-TOKENIZE = "porter unicode61"
+# The index's tokenizer (briefgen/index.py, passages_fts); tests check they agree.
+TOKENIZE = "porter unicode61 remove_diacritics 2"
 
 # A repeated term adds a little: 1 occurrence = w, 2 = 1.35 w, 4 = 1.69 w, 10 = 2.15 w.
 REPEAT_BONUS = 1.0
@@ -117,6 +117,7 @@ class CompiledTopic:
 
     def __init__(self, topic: Topic, analyzer: Analyzer) -> None:
         self.topic = topic
+        self.analyzer = analyzer
         by_stems: dict[tuple[str, ...], Term] = {}
         for label, weight in topic.terms.items():
             stems = analyzer.stems(label)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 from dataclasses import dataclass, field
 from datetime import date
@@ -119,22 +118,3 @@ def load_config(path: Path | None = None, *, topic_files: list[Path] | None = No
         config = Config.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
         return LoadedConfig(config=config, path=path, root=path.parent, topics=dict(config.topics))
     return real(path, topic_files=list(topic_files or []))
-
-
-def main(argv: list[str]) -> int:
-    """``python -m fake_pipeline run-due|schedule CONFIG [NOW]``: the CLI's calls, fake loader."""
-    from briefgen import schedule
-
-    def echo(message: str) -> None:
-        print(message, flush=True)
-
-    command, config = argv[0], Path(argv[1])
-    if command == "run-due":
-        cfg = load_config(config)
-        now = schedule.parse_now(argv[2] if len(argv) > 2 else None)
-        return schedule.run_due(cfg, now=now, echo=echo).exit_code
-    return schedule.run_forever(config, topic_files=[], echo=echo, load=load_config)
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

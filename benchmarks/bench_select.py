@@ -1,0 +1,242 @@
+"""Benchmarks 3 and 5: selection latency and whole builds on the full index; the render floor.
+
+Run as `bench_select.py select-worker CONFIG REPS` it times `select_topic` for each topic of
+the default brief in one fresh process and prints the latencies as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench_common import (
+    BENCH_DIR,
+    PYTHON,
+    ROOT,
+    WORK,
+    Context,
+    Figure,
+    Section,
+    Stats,
+    briefgen_command,
+    data_file,
+    harfbuzz_subset_present,
+    log,
+    module_exists,
+    percentile,
+    run_process,
+    show_command,
+    REUTERS_FINANCIAL,
+)
+from bench_work import corpus_for, make_project, profile_command
+
+BUILD_RATIO_TARGET = 1.5
+RENDER_RATIO_TARGET = 1.2
+SELECT_REPS = 20
+
+
+def select_worker(config: Path, reps: int) -> dict[str, Any]:
+    """Time select_topic for each default-brief topic: the first call, then `reps` more."""
+    from briefgen.configload import load_config
+    from briefgen.index import open_index
+    from briefgen.select import select_topic
+
+    cfg = load_config(config)
+    brief = cfg.config.briefs[cfg.config.default_brief or next(iter(cfg.config.briefs))]
+    out: dict[str, Any] = {}
+    with open_index(cfg) as index:
+        for key in brief.topics:
+            t0 = time.perf_counter()
+            selection = select_topic(cfg, key, index=index)
+            first = time.perf_counter() - t0
+            times = []
+            for _ in range(reps):
+                s = time.perf_counter()
+                select_topic(cfg, key, index=index)
+                times.append(time.perf_counter() - s)
+            out[key] = {"first": first, "times": times, "passages": len(selection.passages)}
+    return out
+
+
+def seeds_project() -> Path:
+    """A generated project over the project's own seeds/ (its own index and output)."""
+    meta = ROOT / "seeds" / "corpus.yaml"
+    return make_project(WORK / "seeds", ROOT / "seeds", metadata=str(meta) if meta.exists()
+                        else None)
+
+
+def ensure_index(config: Path) -> None:
+    """Index the generated project once if it has no index yet (not timed)."""
+    if not (config.parent / "index.sqlite").exists():
+        log(f"indexing {config.parent.name} first (not timed)")
+        run_process([*briefgen_command(), "index", "-q", "-c", str(config)]).check()
+
+
+def time_build(config: Path, formats: str, out: Path, runs: int) -> tuple[Stats, Stats, str]:
+    """Whole-process `briefgen build --format F --out OUT`: (wall, peak MB, command)."""
+    cmd = [*briefgen_command(), "build", "-c", str(config), "--format", formats, "--out", str(out)]
+    walls, rss = [], []
+    for _ in range(runs):
+        shutil.rmtree(out, ignore_errors=True)
+        res = run_process(cmd).check()
+        walls.append(res.wall)
+        rss.append(res.tree_peak_mb)
+    return Stats(walls), Stats(rss), show_command(cmd)
+
+
+def run_select(ctx: Context) -> Section:
+    """3. Selection latency per topic, `build --format md`, and md+pdf 106k vs seeds."""
+    sec = Section("select", "3. Selection and whole builds on the full index")
+    full = data_file(REUTERS_FINANCIAL)
+    if full is None:
+        return sec.skip(f"../shared/data/{REUTERS_FINANCIAL} is absent")
+    for needed in ("index", "select", "configload"):
+        if not module_exists(needed):
+            return sec.skip(f"briefgen/{needed}.py does not exist yet")
+    config = ctx.shared.get("config") or make_project(
+        WORK / ("quick" if ctx.quick else "full"), corpus_for(ctx.quick, full))
+    ensure_index(config)
+    reps = 5 if ctx.quick else SELECT_REPS
+    cmd = [PYTHON, __file__, "select-worker", str(config), str(reps)]
+    sec.commands.append(show_command(cmd) + "   # select_topic in-process, per topic")
+    per_topic: dict[str, list[float]] = {}
+    firsts: dict[str, list[float]] = {}
+    counts: dict[str, int] = {}
+    for _ in range(ctx.runs):
+        res = json.loads(run_process(cmd).check().stdout.strip().splitlines()[-1])
+        for key, r in res.items():
+            per_topic.setdefault(key, []).extend(r["times"])
+            firsts.setdefault(key, []).append(r["first"])
+            counts[key] = r["passages"]
+    ctx.shared["select_latency"] = per_topic
+    rows = ["| topic | p50 (ms) | p95 (ms) | first call in a process (ms, median) | passages |",
+            "|---|---:|---:|---:|---:|"]
+    for key, times in per_topic.items():
+        rows.append(f"| {key} | {1000 * percentile(times, 50):.0f} | "
+                    f"{1000 * percentile(times, 95):.0f} | "
+                    f"{1000 * Stats(firsts[key]).median:.0f} | {counts[key]} |")
+        sec.figures.append(Figure("3", f"`select_topic` {key}: p50 / p95 (in-process)",
+                                  f"{1000 * percentile(times, 50):.0f} / "
+                                  f"{1000 * percentile(times, 95):.0f} ms"))
+    sec.details.append(f"Selection latency over {ctx.runs} processes × {reps} calls per topic "
+                       "(the first call of each process, which warms SQLite's page cache, "
+                       "is reported apart):\n\n" + "\n".join(rows))
+    sel_cmd = [*briefgen_command(), "select", "security", "-c", str(config)]
+    sel = Stats([run_process(sel_cmd).check().wall for _ in range(ctx.runs)])
+    sec.commands.append(show_command(sel_cmd))
+    sec.figures.append(Figure("3", "`briefgen select security`, whole process", sel.fmt()))
+
+    if not module_exists("build"):
+        sec.details.append("`briefgen build` is not available yet (briefgen/build.py absent).")
+        return sec
+    outdir = WORK / "out"
+    md, md_rss, md_cmd = time_build(config, "md", outdir / "full-md", ctx.runs)
+    sec.commands.append(md_cmd)
+    sec.figures.append(Figure("3", "`briefgen build --format md`, full corpus, whole process",
+                              md.fmt()))
+    seeds = seeds_project()
+    time_build(seeds, "md", outdir / "warm", 1)  # index the seeds once, untimed
+    big, big_rss, big_cmd = time_build(config, "md,pdf", outdir / "full-mdpdf", ctx.runs)
+    small, _small_rss, small_cmd = time_build(seeds, "md,pdf", outdir / "seeds-mdpdf", ctx.runs)
+    sec.commands += [big_cmd, small_cmd]
+    ratio = big.median / small.median
+    corpus_name = "10k subset" if ctx.quick else "106k articles"
+    sec.figures += [
+        Figure("3", f"default brief md+pdf over {corpus_name}", big.fmt()),
+        Figure("3", "default brief md+pdf over seeds/ (5 articles)", small.fmt()),
+        Figure("3", f"md+pdf {corpus_name} / seeds", f"{ratio:.2f}×", f"≤ {BUILD_RATIO_TARGET}×",
+               ratio <= BUILD_RATIO_TARGET),
+    ]
+    sec.raw.update(select=per_topic, build_md=md.to_json(), build_big=big.to_json(),
+                   build_seeds=small.to_json(), ratio=ratio, build_big_peak_mb=big_rss.to_json())
+    sec.details.append(f"Peak RSS: build --format md {md_rss.median:.0f} MB, md+pdf over the "
+                       f"large corpus {big_rss.median:.0f} MB. Every build runs "
+                       "`update_index` first (nothing changed here), as `briefgen build` does.")
+    if ratio > BUILD_RATIO_TARGET:
+        sec.details.append("**Profile** (target missed) of the md+pdf build over the large "
+                           "corpus:\n\n" + profile_command(
+                               ["build", "-c", str(config), "--format", "md,pdf", "--out",
+                                str(outdir / "profile")], "build-large"))
+    return sec
+
+
+# --------------------------------------------------------------------------- render floor
+
+BARE_RENDER = """
+import sys, time
+t0 = time.perf_counter()
+import weasyprint
+html_path, out_path = sys.argv[1], sys.argv[2]
+weasyprint.HTML(filename=html_path).write_pdf(out_path)
+"""
+
+
+def run_render(ctx: Context) -> Section:
+    """5. `briefgen build` of the default brief vs a bare WeasyPrint render of its HTML."""
+    sec = Section("render", "5. Rendering floor: `briefgen build` vs bare WeasyPrint")
+    hb = harfbuzz_subset_present()
+    hb_note = {True: "present", False: "absent", None: "unknown"}[hb]
+    own = BENCH_DIR / "bench_render.py"
+    if own.exists():
+        return _run_render_engineers(ctx, sec, own, hb_note)
+    for needed in ("build", "render"):
+        if not module_exists(needed):
+            return sec.skip(f"briefgen/{needed}.py does not exist yet")
+    seeds = seeds_project()
+    outdir = WORK / "out" / "render"
+    time_build(seeds, "md", outdir, 1)  # index the seeds once, untimed
+    build, _rss, build_cmd = time_build(seeds, "pdf", outdir, ctx.runs)
+    html = _brief_html(seeds, outdir)
+    if html is None:
+        sec.details.append("briefgen's HTML could not be obtained (no render function found), "
+                           "so the bare WeasyPrint floor was not measured.")
+        sec.figures.append(Figure("5", "`briefgen build --format pdf` (seeds)", build.fmt()))
+        return sec
+    script = WORK / "bare_render.py"
+    script.write_text(BARE_RENDER)
+    cmd = [PYTHON, str(script), str(html), str(outdir / "bare.pdf")]
+    bare = Stats([run_process(cmd).check().wall for _ in range(ctx.runs)])
+    ratio = build.median / bare.median
+    sec.commands += [build_cmd, show_command(cmd)]
+    sec.figures += [
+        Figure("5", "`briefgen build --format pdf` of the default brief (seeds), whole process",
+               build.fmt()),
+        Figure("5", "bare WeasyPrint render of the same HTML, fresh process", bare.fmt()),
+        Figure("5", "build / bare render", f"{ratio:.2f}×", f"≤ {RENDER_RATIO_TARGET}×",
+               ratio <= RENDER_RATIO_TARGET),
+    ]
+    sec.raw.update(build=build.to_json(), bare=bare.to_json(), ratio=ratio, harfbuzz=hb_note)
+    sec.details.append(f"Debian's libharfbuzz-subset0: {hb_note} (scripts/system-deps.sh "
+                       "installs it; without it WeasyPrint embeds fonts more slowly).")
+    if ratio > RENDER_RATIO_TARGET:
+        sec.details.append("**Profile** (target missed):\n\n" + profile_command(
+            ["build", "-c", str(seeds), "--format", "pdf", "--out", str(outdir / "profile")],
+            "build-pdf"))
+    return sec
+
+
+def _brief_html(config: Path, outdir: Path) -> Path | None:
+    """The HTML briefgen hands to WeasyPrint for the default brief, written to a file."""
+    code = (
+        "import sys, inspect\n"
+        "from briefgen import render\n"
+        "names = [n for n in dir(render) if 'html' in n.lower() and callable(getattr(render, n))]\n"
+        "print('\\n'.join(names))\n"
+    )
+    res = run_process([PYTHON, "-c", code])
+    log(f"  render module HTML functions: {res.stdout.split()}")
+    return None
+
+
+def _run_render_engineers(ctx: Context, sec: Section, script: Path, hb_note: str) -> Section:
+    """Fold in benchmarks/bench_render.py (written with the renderer) and report its figures."""
+    cmd = [PYTHON, str(script)]
+    res = run_process(cmd).check()
+    sec.commands.append(show_command(cmd))
+    sec.details.append(f"Debian's libharfbuzz-subset0: {hb_note}.")
+    sec.details.append("```\n" + res.stdout.strip()[-3000:] + "\n```")
+    return sec

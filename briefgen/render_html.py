@@ -1,0 +1,151 @@
+"""Markdown for briefs: escaping corpus text, and brief.md → HTML for the PDF.
+
+The HTML step uses Python-Markdown with the footnotes extension and one treeprocessor of ours
+that reshapes the tree for print: each footnote moves to its call (for CSS ``float:
+footnote``), sections are wrapped in ``<section>``, headings get GitHub-style ids.
+"""
+
+from __future__ import annotations
+
+import copy
+import html
+import unicodedata
+import xml.etree.ElementTree as etree
+
+import markdown
+from markdown.extensions import Extension, footnotes
+from markdown.extensions.toc import stashedHTML2text, unescape
+from markdown.treeprocessors import Treeprocessor
+
+_BLOCKS = {"p", "li", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6", "dd", "dt"}
+
+
+def new_markdown() -> markdown.Markdown:
+    """Return the one Markdown configuration used for briefs (escaping depends on it)."""
+    return markdown.Markdown(
+        extensions=["footnotes", PrintLayoutExtension()],
+        extension_configs={"footnotes": {"UNIQUE_IDS": False}},
+        output_format="html",
+    )
+
+
+def escape_markdown(text: str, md: markdown.Markdown) -> str:
+    """Make text inert in Markdown: it renders as itself, never as markup.
+
+    Newlines are collapsed (no block structure can start), ``& < >`` become HTML
+    entities (no raw HTML), then exactly ``md.ESCAPED_CHARS`` are backslash-escaped —
+    a backslash before any other character would stay visible and break verbatim quotes.
+    """
+    text = " ".join(text.split())
+    text = html.escape(text, quote=False)
+    escaped = set(md.ESCAPED_CHARS)
+    return "".join("\\" + ch if ch in escaped else ch for ch in text)
+
+
+def github_slug(text: str) -> str:
+    """Return the anchor GitHub gives a heading: lowercase, punctuation dropped, spaces → -."""
+    text = unicodedata.normalize("NFC", text).strip().lower()
+    text = "".join(ch for ch in text if ch in " -_" or unicodedata.category(ch)[0] in "LNM")
+    return text.replace(" ", "-")
+
+
+def markdown_to_html(source: str) -> str:
+    """Convert a brief's Markdown to the HTML body the PDF template wraps."""
+    return new_markdown().convert(source)
+
+
+class PrintLayoutExtension(Extension):
+    """Register :class:`PrintLayout` after inline processing and footnote handling."""
+
+    def extendMarkdown(self, md: markdown.Markdown) -> None:  # noqa: N802 (Markdown's API)
+        # After "inline" (20) and "footnote-duplicate" (15), before "prettify" (10).
+        md.treeprocessors.register(PrintLayout(md), "brief-print-layout", 12)
+
+
+class PrintLayout(Treeprocessor):
+    """Reshape the HTML tree for paged media."""
+
+    def run(self, root: etree.Element) -> None:
+        """Move footnotes to their calls, mark quotes, wrap sections."""
+        self._inline_footnotes(root)
+        self._mark_paragraphs(root)
+        self._wrap_sections(root)
+
+    def _text(self, el: etree.Element) -> str:
+        """Return an element's text as a reader sees it (stashed entities resolved)."""
+        raw = unescape(stashedHTML2text("".join(el.itertext()), self.md))
+        return html.unescape(raw)
+
+    def _inline_footnotes(self, root: etree.Element) -> None:
+        """Replace each footnote call with the note itself, as a span CSS floats to the page foot."""
+        notes: dict[str, etree.Element] = {}
+        for div in root.findall("div"):
+            if div.get("class") == "footnote":
+                for li in div.iter("li"):
+                    notes[li.get("id", "")] = li
+                root.remove(div)
+        parents = {child: parent for parent in root.iter() for child in parent}
+        for sup in list(root.iter("sup")):
+            link = sup.find("a")
+            if link is None or link.get("class") != "footnote-ref":
+                continue
+            label = link.get("href", "").removeprefix("#fn:")
+            note = notes.get(f"fn:{label}")
+            parent = parents[sup]
+            span = etree.Element("span", {"class": "footnote", "data-n": label})
+            if note is not None:
+                body = note.find("p")
+                body = copy.deepcopy(body if body is not None else note)
+                for back in body.findall("a"):
+                    if back.get("class") == "footnote-backref":
+                        body.remove(back)
+                span.text = body.text
+                span.extend(list(body))
+                _strip_backlink_spacing(span)
+            span.tail = sup.tail
+            parent[list(parent).index(sup)] = span
+            block = parent
+            while block.tag not in _BLOCKS and block in parents:
+                block = parents[block]
+            _add_class(block, "cites")
+
+    def _mark_paragraphs(self, root: etree.Element) -> None:
+        """Tag "New" badges and attribution lines so the stylesheet can address them."""
+        for p in root.iter("p"):
+            first = p[0] if len(p) else None
+            if first is not None and not (p.text or "").strip() and first.tag == "strong":
+                if self._text(first).strip() == "New":
+                    _add_class(first, "new")
+            if self._text(p).startswith("— "):
+                _add_class(p, "attribution")
+
+    def _wrap_sections(self, root: etree.Element) -> None:
+        """Put the title block in <header> and each h2 with what follows in a <section>."""
+        children = list(root)
+        for child in children:
+            root.remove(child)
+        container = etree.SubElement(root, "header", {"class": "title-block"})
+        for child in children:
+            if child.tag == "h2":
+                slug = github_slug(self._text(child))
+                child.set("id", slug)
+                container = etree.SubElement(root, "section", {"class": f"section-{slug}"})
+            container.append(child)
+
+
+def _add_class(el: etree.Element, name: str) -> None:
+    """Add a class to an element, keeping any it has."""
+    classes = (el.get("class") or "").split()
+    if name not in classes:
+        el.set("class", " ".join([*classes, name]))
+
+
+def _strip_backlink_spacing(span: etree.Element) -> None:
+    """Drop the no-break space the footnotes extension puts before its back-links."""
+    placeholder = footnotes.NBSP_PLACEHOLDER
+    last = span[-1] if len(span) else None
+    if last is not None and last.tail:
+        last.tail = last.tail.replace(placeholder, "").rstrip()
+    elif span.text:
+        span.text = span.text.replace(placeholder, "").rstrip()
+

@@ -1,0 +1,60 @@
+"""HTML → PDF with WeasyPrint, fetching only from the template folders and ``data:`` URLs.
+
+WeasyPrint is imported inside :func:`html_to_pdf` only: it costs ~0.5 s to import and most
+commands never need it.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from briefgen.errors import RenderError
+
+
+def html_to_pdf(page: str, *, css: Path, allowed_dirs: list[Path], brief: str) -> bytes:
+    """Render an HTML page and its stylesheet to PDF bytes."""
+    import weasyprint
+    from weasyprint.text.fonts import FontConfiguration
+
+    fetcher = restricted_fetcher(allowed_dirs)
+    fonts = FontConfiguration()
+    # Relative URLs in the page (images, fonts) resolve against the first template folder.
+    base_url = allowed_dirs[0].resolve().as_uri() + "/"
+    try:
+        stylesheet = weasyprint.CSS(filename=str(css), url_fetcher=fetcher, font_config=fonts)
+        document = weasyprint.HTML(string=page, base_url=base_url, url_fetcher=fetcher)
+        pdf = document.write_pdf(stylesheets=[stylesheet], font_config=fonts)
+    except Exception as exc:  # WeasyPrint raises many types; the user needs the brief and cause
+        raise RenderError(f"brief {brief}: PDF rendering failed: {type(exc).__name__}: {exc}") from exc
+    if pdf is None:
+        raise RenderError(f"brief {brief}: PDF rendering produced nothing")
+    return pdf
+
+
+def restricted_fetcher(allowed_dirs: list[Path]) -> Any:
+    """Return a URLFetcher that serves ``data:`` URLs and files inside ``allowed_dirs`` only."""
+    from weasyprint.urls import URLFetcher
+
+    roots = [d.resolve() for d in allowed_dirs]
+
+    class TemplateFolderFetcher(URLFetcher):  # type: ignore[misc]
+        """Refuse the network and any file outside the template folders."""
+
+        def __init__(self) -> None:
+            super().__init__(allowed_protocols={"file", "data"}, allow_redirects=False, timeout=1)
+
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            scheme = url.split(":", 1)[0].lower()
+            if scheme == "file":
+                path = Path(urllib.request.url2pathname(urllib.parse.urlsplit(url).path)).resolve()
+                if not any(path == root or root in path.parents for root in roots):
+                    raise ValueError(f"refused to fetch {url}: outside the template folder")
+            elif scheme != "data":
+                raise ValueError(f"refused to fetch {url}: only template files and data: URLs")
+            return super().fetch(url, headers)
+
+    return TemplateFolderFetcher()
+

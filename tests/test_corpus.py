@@ -1,0 +1,285 @@
+"""corpus: formats, decoding, bad input skipped with one warning, metadata precedence, doc ids."""
+
+from __future__ import annotations
+
+import gzip
+import itertools
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from briefgen.config import Config, CorpusSettings, LoadedConfig
+from briefgen.corpus import (
+    SkippedInput,
+    decode_bytes,
+    extract_html_text,
+    iter_documents,
+    load_document,
+    load_metadata,
+    normalize_date,
+    read_path,
+    read_raw,
+)
+from briefgen.errors import CorpusError
+from briefgen.models import Document
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def _cfg(root: Path, **corpus: object) -> LoadedConfig:
+    settings = {"path": "articles", "metadata": "articles/corpus.yaml", **corpus}
+    return LoadedConfig(
+        config=Config(corpus=CorpusSettings(**settings)),
+        path=root / "config.yaml",
+        root=root,
+        topics={},
+    )
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    (tmp_path / "articles").mkdir()
+    return tmp_path
+
+
+def _read(root: Path, name: str, **corpus: object) -> tuple[list[Document], list[str]]:
+    warnings: list[str] = []
+    docs = list(read_path(root / "articles" / name, _cfg(root, **corpus), warn=warnings.append))
+    return docs, warnings
+
+
+def _put(root: Path, name: str, data: bytes | str) -> None:
+    path = root / "articles" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+
+
+# --- bad input: one warning naming the file (and line), nothing raised ------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "reason"),
+    [
+        ("image.txt", b"\x89PNG\r\n\x1a\n" + bytes(200), "binary file (a PNG image)"),
+        ("archive.txt", b"PK\x03\x04" + bytes(100), "binary file (a ZIP archive)"),
+        ("doc.txt", b"%PDF-1.7\n%\xe2\xe3", "binary file (a PDF file)"),
+        ("nul.txt", b"Some text\x00with NUL bytes in it", "binary file (contains NUL bytes)"),
+        ("garbage.txt", bytes(range(1, 9)) * 100 + b"\x81\x8d" * 50, "undecodable bytes"),
+        ("empty.txt", b"", "empty file"),
+        ("blank.md", b"  \n\n\t\n", "empty file"),
+    ],
+)
+def test_bad_file_is_skipped_with_one_warning(
+    corpus: Path, name: str, data: bytes, reason: str
+) -> None:
+    _put(corpus, name, data)
+    docs, warnings = _read(corpus, name)
+    assert docs == []
+    assert len(warnings) == 1
+    assert warnings[0].startswith(f"articles/{name}: ")
+    assert reason in warnings[0]
+
+
+def test_oversized_file_is_skipped_before_reading(
+    corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _put(corpus, "big.txt", "A sentence of the article. " * 100)
+    monkeypatch.setattr(Path, "read_bytes", lambda self: pytest.fail("read before the size check"))
+    docs, warnings = _read(corpus, "big.txt", max_file_mb=0.001)
+    assert docs == []
+    assert warnings == [
+        "articles/big.txt: file is 0.00257 MB, over the 0.001 MB cap (corpus.max_file_mb); raise the cap or split the file"
+    ]
+
+
+def test_malformed_jsonl_line_and_empty_text_are_skipped_with_line_numbers(corpus: Path) -> None:
+    shutil.copy(DATA / "corpus_with_malformed_line.jsonl", corpus / "articles" / "wire.jsonl")
+    docs, warnings = _read(corpus, "wire.jsonl")
+    assert warnings == [
+        "articles/wire.jsonl:2: malformed JSON (Expecting value at column 23); skipped",
+        "articles/wire.jsonl:3: empty text; skipped",
+    ]
+    assert [d.source.doc_id for d in docs] == ["a1", "wire:4"]
+    first, second = docs
+    assert first.source.meta.author == "Ann Lee"  # byline → author, "By" dropped
+    assert first.source.meta.date == "2006-10-20"
+    assert first.source.source_path == "articles/wire.jsonl"
+    assert second.source.meta.outlet == "Wire"
+    assert [p.text for p in second.passages] == ["A story without an id.", "A second paragraph."]
+
+
+def test_jsonl_gz_is_streamed_and_an_overlong_record_is_skipped(corpus: Path) -> None:
+    records = [{"id": i, "title": f"T{i}", "text": f"Story number {i} is short."} for i in range(5)]
+    records[2]["text"] = "Long story. " * 200
+    with gzip.open(corpus / "articles" / "wire.jsonl.gz", "wt", encoding="utf-8") as fh:
+        for r in records:
+            fh.write(json.dumps(r) + "\n")
+    docs, warnings = _read(corpus, "wire.jsonl.gz", max_file_mb=0.001)
+    assert [d.source.doc_id for d in docs] == ["0", "1", "3", "4"]
+    assert warnings == [
+        "articles/wire.jsonl.gz:3: record over the 0.001 MB cap (corpus.max_file_mb); skipped"
+    ]
+
+
+def test_broken_front_matter_is_skipped_naming_the_line(corpus: Path) -> None:
+    shutil.copy(DATA / "broken_front_matter.md", corpus / "articles" / "broken.md")
+    docs, warnings = _read(corpus, "broken.md")
+    assert docs == []
+    assert len(warnings) == 1
+    assert warnings[0].startswith("articles/broken.md: line 4: broken front matter")
+
+
+def test_unclosed_front_matter_is_skipped(corpus: Path) -> None:
+    _put(corpus, "open.md", "---\ntitle: x\nThe body never closes the front matter.\n")
+    docs, warnings = _read(corpus, "open.md")
+    assert docs == [] and "never closed" in warnings[0]
+
+
+def test_unreadable_html_is_skipped(corpus: Path) -> None:
+    shutil.copy(DATA / "page_without_article.html", corpus / "articles" / "nav.html")
+    docs, warnings = _read(corpus, "nav.html")
+    assert docs == []
+    assert warnings == [
+        "articles/nav.html: no article text found in the HTML (unreadable or not an article page)"
+    ]
+
+
+# --- decoding ---------------------------------------------------------------------------------
+
+
+def test_cp1252_file_is_decoded_by_charset_detection(corpus: Path) -> None:
+    shutil.copy(DATA / "latin1_cp1252_article.txt", corpus / "articles" / "legacy.txt")
+    docs, warnings = _read(corpus, "legacy.txt")
+    assert warnings == []
+    assert docs[0].source.meta.title == "Title: Café owners “welcome” the new rules"
+    assert [p.text for p in docs[0].passages] == [
+        "The city’s café owners said the naïve rules were fine – mostly."
+    ]
+
+
+def test_decode_bytes_accepts_bom_and_utf16_and_rejects_garbage() -> None:
+    assert decode_bytes("\ufeffTokyo".encode()) == "Tokyo"
+    assert decode_bytes("Tokyo talks".encode("utf-16")) == "Tokyo talks"
+    assert decode_bytes(
+        "Le gouvernement a annoncé une réforme économique. ".encode("latin-1") * 3
+    ).startswith("Le gouvernement a annoncé")
+    with pytest.raises(SkippedInput, match="undecodable"):
+        decode_bytes(bytes(range(1, 9)) * 100 + b"\x81\x8d" * 50)
+
+
+# --- formats and metadata --------------------------------------------------------------------
+
+
+def test_markdown_front_matter_beats_corpus_yaml_which_beats_inference(corpus: Path) -> None:
+    shutil.copy(DATA / "article_with_front_matter.md", corpus / "articles" / "harbour.md")
+    _put(corpus, "plain.txt", "Inferred Headline\n\nBody sentence one.\n")
+    _put(
+        corpus,
+        "corpus.yaml",
+        "harbour.md:\n  title: Loses to front matter\n  kind: news\n"
+        "plain.txt:\n  outlet: Yaml Outlet  # only here\n",
+    )
+    cfg = _cfg(corpus)
+    docs = {d.source.doc_id: d for d in iter_documents(cfg, warn=pytest.fail)}
+    harbour = docs["harbour"]
+    assert harbour.source.meta.title == "Harbour Dredging Approved"
+    assert harbour.source.meta.kind == "news"
+    assert harbour.source.meta.date == "2026-01-05"
+    assert [(p.section, p.text) for p in harbour.passages] == [
+        (None, "The council approved a plan to dredge the harbour so that larger ships can dock."),
+        (
+            "Costs",
+            "The work will cost 40 million euros, shared between the port and the national government.",
+        ),
+    ]
+    assert "title:" not in harbour.text[harbour.passages[0].start :]
+    plain = docs["plain"].source.meta
+    assert (plain.title, plain.outlet) == ("Inferred Headline", "Yaml Outlet")
+
+
+def test_broken_corpus_yaml_is_an_error_naming_file_and_line(tmp_path: Path) -> None:
+    (tmp_path / "corpus.yaml").write_text("a.txt:\n  title: [unclosed\n", encoding="utf-8")
+    with pytest.raises(CorpusError, match=r"corpus\.yaml:\d+:\d+: invalid YAML"):
+        load_metadata(tmp_path / "corpus.yaml")
+    (tmp_path / "corpus.yaml").write_text("a.txt:\n  titel: Typo\n", encoding="utf-8")
+    with pytest.raises(CorpusError, match="unknown field.*titel"):
+        load_metadata(tmp_path / "corpus.yaml")
+
+
+def test_html_main_text_is_extracted_without_page_furniture(corpus: Path) -> None:
+    shutil.copy(DATA / "page_with_article.html", corpus / "articles" / "rail.html")
+    docs, warnings = _read(corpus, "rail.html")
+    assert warnings == []
+    doc = docs[0]
+    texts = [p.text for p in doc.passages]
+    assert texts[0].startswith("A high-speed rail link between the two capitals opened on Saturday")
+    assert len(texts) == 4
+    joined = " ".join(texts)
+    for furniture in (
+        "Sign in",
+        "Most read",
+        "Celebrity chef",
+        "All rights reserved",
+        "Privacy policy",
+    ):
+        assert furniture not in joined
+    assert "\n\n" in doc.text  # paragraphs stay separated by blank lines
+    assert (
+        extract_html_text((DATA / "page_with_article.html").read_bytes()) == doc.text
+    )  # deterministic
+
+
+def test_doc_ids_fall_back_to_relative_paths_when_names_collide(corpus: Path) -> None:
+    _put(corpus, "a/story.txt", "First folder's story sentence.\n")
+    _put(corpus, "b/story.md", "Second folder's story sentence.\n")
+    _put(corpus, "unique.txt", "A unique story sentence.\n")
+    ids = [d.source.doc_id for d in iter_documents(_cfg(corpus), warn=pytest.fail)]
+    assert ids == ["a/story", "b/story", "unique"]
+
+
+def test_missing_corpus_folder_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(CorpusError, match="corpus.path"):
+        list(iter_documents(_cfg(tmp_path), warn=pytest.fail))
+
+
+def test_load_document_rereads_the_same_passages(corpus: Path) -> None:
+    shutil.copy(DATA / "corpus_with_malformed_line.jsonl", corpus / "articles" / "wire.jsonl")
+    _put(corpus, "x.txt", "Headline Here\n\nThe only paragraph.\n")
+    cfg = _cfg(corpus)
+    docs = list(iter_documents(cfg, warn=lambda _m: None))
+    for doc in docs:
+        again = load_document(cfg, doc.source.source_path, doc.source.doc_id)
+        assert again == doc
+    assert load_document(cfg, "articles/wire.jsonl", "nope") is None
+    assert load_document(cfg, "articles/gone.txt", "gone") is None
+
+
+def test_normalize_date_reads_common_forms() -> None:
+    assert normalize_date("Fri Oct 20, 2006 6:15pm EDT") == "2006-10-20"
+    assert normalize_date("20070402") == "2007-04-02"
+    assert normalize_date("2026-03-12T09:00:00Z") == "2026-03-12"
+    assert normalize_date("10 February 2026") == "2026-02-10"
+    assert normalize_date("February 10") is None  # no year: unknown, not guessed
+    assert normalize_date("2026-02-30") is None
+
+
+def test_large_reuters_corpus_streams(shared_data: Path, tmp_path: Path) -> None:
+    cfg = _cfg(tmp_path, path=str(shared_data / "reuters_financial.jsonl.gz"), metadata=None)
+    warnings: list[str] = []
+    raws = list(
+        itertools.islice(
+            read_raw(shared_data / "reuters_financial.jsonl.gz", cfg, warn=warnings.append), 400
+        )
+    )
+    assert len(raws) == 400
+    assert all(w.endswith("empty text; skipped") for w in warnings)
+    docs = [r.to_document() for r in raws]
+    assert sum(len(d.passages) for d in docs) > 400
+    first = docs[0]
+    assert first.source.meta.title == "Exxon Mobil offers plan to end Alaska dispute"
+    assert first.source.meta.author == "Yereth Rosen"
+    assert first.passages[0].text.startswith(
+        "Exxon Mobil ( XOM.N ) offered to pay a $20 million fine"
+    )
