@@ -26,8 +26,10 @@ from bench_common import (
     percentile,
     run_process,
     show_command,
+    data_file,
+    REUTERS_FINANCIAL,
 )
-from bench_work import read_lines
+from bench_work import read_lines, reuse_index
 
 TOP_K = 100
 QUERY_REPS = 20
@@ -109,6 +111,10 @@ def fts_latencies(config: Path, queries: dict[str, str], reps: int) -> dict[str,
 def run_peer(ctx: Context) -> Section:
     """4. bm25s: index build and the same topic queries over the same passages."""
     sec = Section("peer", "4. Peer: bm25s over the same passages")
+    full = data_file(REUTERS_FINANCIAL)
+    if full is None:
+        return sec.skip(f"../shared/data/{REUTERS_FINANCIAL} is absent")
+    reuse_index(ctx, full)
     passages_file = ctx.shared.get("passages_file")
     config = ctx.shared.get("config")
     if passages_file is None or config is None:

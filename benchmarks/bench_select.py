@@ -32,7 +32,7 @@ from bench_common import (
     show_command,
     REUTERS_FINANCIAL,
 )
-from bench_work import corpus_for, make_project, profile_command
+from bench_work import corpus_for, make_project, profile_command, reuse_index
 
 BUILD_RATIO_TARGET = 1.5
 RENDER_RATIO_TARGET = 1.2
@@ -97,6 +97,7 @@ def run_select(ctx: Context) -> Section:
     for needed in ("index", "select", "configload"):
         if not module_exists(needed):
             return sec.skip(f"briefgen/{needed}.py does not exist yet")
+    reuse_index(ctx, full)
     config = ctx.shared.get("config") or make_project(
         WORK / ("quick" if ctx.quick else "full"), corpus_for(ctx.quick, full))
     ensure_index(config)

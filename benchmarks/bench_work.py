@@ -42,6 +42,23 @@ def corpus_for(ctx_quick: bool, full: Path) -> Path:
     return subset
 
 
+def reuse_index(ctx: Any, full: Path) -> None:
+    """With `--only`, pick up the large-corpus index (and its passage texts) a prior run built."""
+    if ctx.shared.get("index_ready"):
+        return
+    corpus = corpus_for(ctx.quick, full)
+    project = WORK / ("quick" if ctx.quick else "full")
+    if (project / "index.sqlite").exists() and (project / "config.yaml").exists():
+        ctx.shared.update(corpus=corpus, project=project, config=project / "config.yaml",
+                          index_ready=True)
+        dumped = WORK / "passages" / f"{corpus.name}.indexed.txt"
+        if dumped.exists():
+            with open(dumped, encoding="utf-8") as fh:
+                count = sum(1 for _ in fh)
+            ctx.shared.update(passages_file=dumped, n_passages=count)
+        log(f"reusing the index in {project} from an earlier run")
+
+
 def make_project(
     folder: Path, corpus: Path | str, *, metadata: str | None = None, fresh: bool = False
 ) -> Path:

@@ -41,7 +41,7 @@ class Citation:
     score: float
     also_reported_by: tuple[str, ...]  # doc_ids of merged near-duplicates
     also_reported_labels: tuple[str, ...]  # the same sources, as a reader names them
-    label: str  # the cited source as a reader names it: outlet, else title, else file name
+    label: str  # the cited source as a reader names it: outlet, else (short) title, else file
     note: str  # Chicago-like: Outlet, “Title,” date, ¶ n.
     new: bool  # not in the previous run's brief (always False without a previous run)
 
@@ -95,6 +95,7 @@ class CorpusSummary:
     """What the corpus covers, for the title block and the method note."""
 
     source_count: int
+    dated_count: int  # how many sources state a date (the range covers only those)
     date_from: str | None
     date_to: str | None
     snapshot_hash: str
@@ -158,10 +159,22 @@ def long_date(value: str | None) -> str:
     return f"{_MONTHS[month - 1]} {day}, {year}"
 
 
-def source_label(source: Source) -> str:
+def source_label(source: Source, *, max_chars: int | None = None) -> str:
     """Name a source as a reader would: its outlet, else its title, else its file name."""
     meta = source.meta
-    return meta.outlet or meta.title or Path(source.source_path).name
+    if meta.outlet:
+        return meta.outlet
+    if meta.title:
+        return shorten(meta.title, max_chars) if max_chars else meta.title
+    return Path(source.source_path).name
+
+
+def shorten(text: str, max_chars: int) -> str:
+    """Cut text at a word boundary to at most ``max_chars`` characters, marking the cut with "…"."""
+    if len(text) <= max_chars:
+        return text
+    cut = text.rfind(" ", 0, max_chars)
+    return text[: cut if cut > 0 else max_chars].rstrip(" ,;:") + "…"
 
 
 def citation_note(source: Source, ordinal: int) -> str:
@@ -199,8 +212,7 @@ def excerpt(text: str, *, min_chars: int = 60, max_chars: int = 240) -> str:
             return text[: m.end()]
         if m.end() > max_chars:
             break
-    cut = text.rfind(" ", 0, max_chars)
-    return text[: cut if cut > 0 else max_chars].rstrip(" ,;:") + "…"
+    return shorten(text, max_chars)
 
 
 def topic_rule(topic: Topic) -> str:
@@ -329,14 +341,24 @@ def assemble_brief(
     )
 
 
+def other_reports(sp: ScoredPassage) -> list[ScoredPassage]:
+    """Return the merged near-duplicates from other sources, one per source, in order."""
+    seen = {sp.source.doc_id}
+    others = []
+    for c in sp.corroborated_by:
+        if c.source.doc_id not in seen:  # a repeat within the same article corroborates nothing
+            seen.add(c.source.doc_id)
+            others.append(c)
+    return others
+
+
 def _citation(number: int, sp: ScoredPassage, previous: set[tuple[str, str]] | None) -> Citation:
     """Build the citation of a selected passage (and its merged near-duplicates)."""
     note = citation_note(sp.source, sp.passage.ordinal)
-    if sp.corroborated_by:
-        others = "; ".join(
-            citation_note(c.source, c.passage.ordinal).rstrip(".") for c in sp.corroborated_by
-        )
-        note = f"{note} Also reported by {others}."
+    others = other_reports(sp)
+    if others:
+        also = "; ".join(citation_note(c.source, c.passage.ordinal).rstrip(".") for c in others)
+        note = f"{note} Also reported by {also}."
     return Citation(
         number=number,
         doc_id=sp.passage.doc_id,
@@ -346,9 +368,9 @@ def _citation(number: int, sp: ScoredPassage, previous: set[tuple[str, str]] | N
         end=sp.passage.end,
         text=sp.passage.text,
         score=round(sp.score, 6),
-        also_reported_by=tuple(c.source.doc_id for c in sp.corroborated_by),
-        also_reported_labels=tuple(source_label(c.source) for c in sp.corroborated_by),
-        label=source_label(sp.source),
+        also_reported_by=tuple(c.source.doc_id for c in others),
+        also_reported_labels=tuple(source_label(c.source, max_chars=60) for c in others),
+        label=source_label(sp.source, max_chars=60),
         note=note,
         new=previous is not None and passage_key(sp.passage.doc_id, sp.passage.text) not in previous,
     )
@@ -359,7 +381,7 @@ def _source_entries(order: list[ScoredPassage]) -> tuple[SourceEntry, ...]:
     sources: dict[str, Source] = {}
     cited_in: dict[str, list[int]] = {}
     for n, sp in enumerate(order, start=1):
-        for src in (sp.source, *(c.source for c in sp.corroborated_by)):
+        for src in (sp.source, *(c.source for c in other_reports(sp))):
             sources.setdefault(src.doc_id, src)
             if n not in cited_in.setdefault(src.doc_id, []):
                 cited_in[src.doc_id].append(n)

@@ -18,6 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 # are plain words: no slashes, no leading dot (which also rules out "..").
 Name = Annotated[str, StringConstraints(pattern=r"^\w[\w.-]*$")]
 
+Format = Literal["md", "pdf", "json"]
+ALL_FORMATS: tuple[Format, ...] = ("md", "pdf", "json")
+
 # A term's weight: a real number above zero. Strict, so that YAML's `yes` or a quoted
 # "2" is reported instead of being read as 1.0 or 2.0.
 Weight = Annotated[float, Field(strict=True, gt=0)]
@@ -169,9 +172,7 @@ class BriefSpec(StrictModel):
     topics: list[str] = Field(min_length=1)
     """Topic keys, in the order their sections appear."""
 
-    formats: list[Literal["md", "pdf", "json"]] = Field(
-        default_factory=lambda: ["md", "pdf", "json"], min_length=1
-    )
+    formats: list[Format] = Field(default_factory=lambda: list(ALL_FORMATS), min_length=1)
     """Which files to write."""
 
     template_dir: str | None = None

@@ -46,7 +46,9 @@ class _TopicSource:
         return data
 
 
-def load_config(path: Path | str | None = None, *, topic_files: Sequence[Path] = ()) -> LoadedConfig:
+def load_config(
+    path: Path | str | None = None, *, topic_files: Sequence[Path] = ()
+) -> LoadedConfig:
     """Load, merge and validate the configuration; raise ``ConfigError`` listing every problem.
 
     ``path`` defaults to ./config.yaml; its folder is the project root. Topics come from the
@@ -56,17 +58,23 @@ def load_config(path: Path | str | None = None, *, topic_files: Sequence[Path] =
     config_path = Path(path) if path is not None else DEFAULT_CONFIG
     shown = str(config_path)
     if not config_path.exists():
-        raise ConfigError(f"{shown}: not found; create a starter project with `briefgen init`, "
-                          "or point to one with --config")
+        raise ConfigError(
+            f"{shown}: not found; create a starter project with `briefgen init`, "
+            "or point to one with --config"
+        )
     problems: list[Problem] = []
     try:
         doc = read_yaml(config_path, shown, problems)
     except FileFatal as exc:
         raise ConfigError(exc.problem.format()) from None
-    assert doc is not None
     if not isinstance(doc.data, dict):
-        problems.append(doc.problem((), "the file must be a mapping of settings (corpus:, topics:, "
-                                    f"briefs:, ...), not {_kind(doc.data)}"))
+        problems.append(
+            doc.problem(
+                (),
+                "the file must be a mapping of settings (corpus:, topics:, "
+                f"briefs:, ...), not {_kind(doc.data)}",
+            )
+        )
         _raise_if_any(problems, [shown])
     data: dict[str, Any] = doc.data
 
@@ -109,16 +117,23 @@ def _raise_if_any(problems: list[Problem], files: list[str]) -> None:
     raise ConfigError(lines[0], lines)
 
 
-def _topic_file_paths(data: dict[str, Any], root: Path, explicit: list[Path],
-                      problems: list[Problem]) -> list[Path]:
+def _topic_file_paths(
+    data: dict[str, Any], root: Path, explicit: list[Path], problems: list[Problem]
+) -> list[Path]:
     """Return the topic files to read: the config's globs (sorted), then --topic-file ones."""
-    patterns = data.get("topic_files", Config.model_fields["topic_files"].get_default(call_default_factory=True))
+    patterns = data.get(
+        "topic_files", Config.model_fields["topic_files"].get_default(call_default_factory=True)
+    )
     found: list[Path] = []
     if isinstance(patterns, list):
         for pattern in patterns:
-            if isinstance(pattern, str) and pattern.strip():
+            if not isinstance(pattern, str) or not pattern.strip():
+                continue  # reported by the schema
+            try:
                 matches = sorted(glob.glob(os.path.join(str(root), pattern), recursive=True))
-                found.extend(Path(m) for m in matches if os.path.isfile(m))
+            except (OSError, ValueError):
+                continue  # an unsearchable pattern matches nothing, as in a shell
+            found.extend(Path(m) for m in matches if os.path.isfile(m))
     for path in explicit:
         if not Path(path).exists():
             problems.append(Problem(str(path), 0, 0, (), "topic file not found"))
@@ -130,40 +145,70 @@ def _topic_file_paths(data: dict[str, Any], root: Path, explicit: list[Path],
     return list(unique.values())
 
 
-def _load_topic_file(file: Path, sources: dict[str, _TopicSource],
-                     models: dict[str, Topic | None], problems: list[Problem]) -> None:
+def _load_topic_file(
+    file: Path,
+    sources: dict[str, _TopicSource],
+    models: dict[str, Topic | None],
+    problems: list[Problem],
+) -> None:
     """Read one topic file (key = file stem), checking its name and clashes with other topics."""
     shown = str(file)
     key = file.stem
     if not _NAME.match(key):
-        problems.append(Problem(shown, 0, 0, (), f"the file name {key!r} becomes the topic's key; "
-                                "use letters, digits, '-', '_' and '.' only"))
+        problems.append(
+            Problem(
+                shown,
+                0,
+                0,
+                (),
+                f"the file name {key!r} becomes the topic's key; "
+                "use letters, digits, '-', '_' and '.' only",
+            )
+        )
         return
     if key in sources:
         other = sources[key]
         line, col = other.doc.mark(other.at, key=True)
         where = f"{other.doc.file}:{line}:{col}" if other.at else other.doc.file
-        problems.append(Problem(shown, 1, 1, ("topics", key),
-                                f"topic '{key}' is already defined in {where}; rename one of them"))
+        problems.append(
+            Problem(
+                shown,
+                1,
+                1,
+                ("topics", key),
+                f"topic '{key}' is already defined in {where}; rename one of them",
+            )
+        )
         return
     try:
         doc = read_yaml(file, shown, problems)
     except FileFatal as exc:
         problems.append(exc.problem)
         return
-    assert doc is not None
     sources[key] = _TopicSource(doc, file, ())
     if not isinstance(doc.data, dict):
-        problems.append(doc.problem((), "a topic file holds one topic: a mapping with title:, "
-                                    f"terms: and so on, not {_kind(doc.data)}", shown=("topics", key)))
+        problems.append(
+            doc.problem(
+                (),
+                "a topic file holds one topic: a mapping with title:, "
+                f"terms: and so on, not {_kind(doc.data)}",
+                shown=("topics", key),
+            )
+        )
         models[key] = None
         return
     if len(doc.data) == 1:
-        (only, value), = doc.data.items()
+        ((only, value),) = doc.data.items()
         if only not in Topic.model_fields and isinstance(value, dict) and "title" in value:
-            problems.append(doc.problem((only,), f"write the topic's settings at the top level, without "
-                                        f"'{only}:' (the topic's key is the file name, '{key}')",
-                                        key=True, shown=("topics", key)))
+            problems.append(
+                doc.problem(
+                    (only,),
+                    f"write the topic's settings at the top level, without "
+                    f"'{only}:' (the topic's key is the file name, '{key}')",
+                    key=True,
+                    shown=("topics", key),
+                )
+            )
             sources[key].reported = True
             models[key] = None
             return
@@ -180,21 +225,40 @@ def _check_topics(sources: dict[str, _TopicSource], problems: list[Problem]) -> 
         terms = raw.get("terms")
         if "terms" not in raw or terms == {} or terms == []:
             where = (*src.at, "terms") if "terms" in raw else src.at
-            problems.append(src.doc.problem(where, "the topic has no terms; list the words and phrases "
-                                            "that make a passage relevant", key=True, shown=(*shown, "terms")))
+            problems.append(
+                src.doc.problem(
+                    where,
+                    "the topic has no terms; list the words and phrases "
+                    "that make a passage relevant",
+                    key=True,
+                    shown=(*shown, "terms"),
+                )
+            )
         elif isinstance(terms, dict):
             for term in terms:
                 if not term.strip():
-                    problems.append(src.doc.problem((*src.at, "terms", term), "a term cannot be empty",
-                                                    key=True, shown=(*shown, "terms", term)))
+                    problems.append(
+                        src.doc.problem(
+                            (*src.at, "terms", term),
+                            "a term cannot be empty",
+                            key=True,
+                            shown=(*shown, "terms", term),
+                        )
+                    )
         start, end = raw.get("date_from"), raw.get("date_to")
         if isinstance(start, dt.date) and isinstance(end, dt.date) and start > end:
-            problems.append(src.doc.problem((*src.at, "date_to"), f"is before date_from ({start})",
-                                            shown=(*shown, "date_to")))
+            problems.append(
+                src.doc.problem(
+                    (*src.at, "date_to"),
+                    f"is before date_from ({start})",
+                    shown=(*shown, "date_to"),
+                )
+            )
 
 
-def _check_briefs(data: dict[str, Any], doc: YamlDoc, topic_keys: set[str],
-                  problems: list[Problem]) -> None:
+def _check_briefs(
+    data: dict[str, Any], doc: YamlDoc, topic_keys: set[str], problems: list[Problem]
+) -> None:
     """Report briefs naming unknown topics and a default_brief naming no brief."""
     briefs = data.get("briefs")
     briefs = briefs if isinstance(briefs, dict) else {}
@@ -210,12 +274,20 @@ def _check_briefs(data: dict[str, Any], doc: YamlDoc, topic_keys: set[str],
             if topic in seen:
                 problems.append(doc.problem(path, f"topic '{topic}' is listed twice"))
             elif topic not in topic_keys:
-                problems.append(doc.problem(path, f"unknown topic '{topic}'{_hint(topic, topic_keys, 'topics')}"))
+                problems.append(
+                    doc.problem(
+                        path, f"unknown topic '{topic}'{_hint(topic, topic_keys, 'topics')}"
+                    )
+                )
             seen.add(topic)
     default = data.get("default_brief")
     if isinstance(default, str) and default not in briefs:
-        problems.append(doc.problem(("default_brief",), f"no brief is named '{default}'"
-                                    f"{_hint(default, set(briefs), 'briefs')}"))
+        problems.append(
+            doc.problem(
+                ("default_brief",),
+                f"no brief is named '{default}'{_hint(default, set(briefs), 'briefs')}",
+            )
+        )
 
 
 def _hint(word: str, choices: set[str] | list[str], what: str) -> str:
@@ -233,8 +305,10 @@ def _hint(word: str, choices: set[str] | list[str], what: str) -> str:
 
 # --- pydantic errors in plain English -------------------------------------------------------
 
-def _validate(model: type[BaseModel], data: Any, doc: YamlDoc, shown: YamlPath,
-              problems: list[Problem]) -> Any:
+
+def _validate(
+    model: type[BaseModel], data: Any, doc: YamlDoc, shown: YamlPath, problems: list[Problem]
+) -> Any:
     """Validate ``data`` as ``model``; append a located problem per error; return the model or None."""
     try:
         return model.model_validate(data)
@@ -247,14 +321,19 @@ def _validate(model: type[BaseModel], data: Any, doc: YamlDoc, shown: YamlPath,
         return None
 
 
-def _problem_for(err: Any, loc: YamlPath, model: type[BaseModel], doc: YamlDoc,
-                 shown: YamlPath) -> Problem:
+def _problem_for(
+    err: Any, loc: YamlPath, model: type[BaseModel], doc: YamlDoc, shown: YamlPath
+) -> Problem:
     """Turn one pydantic error into a problem at the offending key or value."""
     kind: str = err["type"]
     if "[key]" in loc:
         at = loc[: loc.index("[key]")]
-        return doc.problem(at, "a name may use letters, digits, '-', '_' and '.' (not first) only",
-                           key=True, shown=shown + at)
+        return doc.problem(
+            at,
+            "a name may use letters, digits, '-', '_' and '.' (not first) only",
+            key=True,
+            shown=shown + at,
+        )
     if kind == "extra_forbidden":
         key = str(loc[-1])
         fields = _fields_at(model, loc[:-1])
@@ -262,7 +341,9 @@ def _problem_for(err: Any, loc: YamlPath, model: type[BaseModel], doc: YamlDoc,
         return doc.problem(loc, f"unknown key '{key}'{hint}", key=True, shown=shown + loc)
     if kind == "missing":
         parent = loc[:-1]
-        return doc.problem(parent, f"missing required key '{loc[-1]}'", key=True, shown=shown + parent)
+        return doc.problem(
+            parent, f"missing required key '{loc[-1]}'", key=True, shown=shown + parent
+        )
     if kind in ("value_error", "assertion_error"):
         message = re.sub(r"^(Value|Assertion) error, ", "", err["msg"])
         return doc.problem(loc, message, shown=shown + loc)
@@ -273,11 +354,15 @@ def _problem_for(err: Any, loc: YamlPath, model: type[BaseModel], doc: YamlDoc,
     message = _describe(*expected) if expected else err["msg"][0].lower() + err["msg"][1:]
     if expected and expected[0] is str and isinstance(value, (int, float, bool, dt.date)):
         message += "; put the value in quotes"
+    elif expected and expected[0] is str and _is_placeholder(value):
+        # Unquoted `{brief}` is a YAML mapping with one empty key, not a pattern.
+        return doc.problem(loc, f'{message}; quote it: "{{{next(iter(value))}}}"', shown=shown + loc)
     elif expected and get_origin(expected[0]) is Literal and isinstance(value, str):
         close = difflib.get_close_matches(value, [str(a) for a in get_args(expected[0])], n=1)
         if close:
-            return doc.problem(loc, f"{message} (got '{value}'; did you mean '{close[0]}'?)",
-                               shown=shown + loc)
+            return doc.problem(
+                loc, f"{message} (got '{value}'; did you mean '{close[0]}'?)", shown=shown + loc
+            )
     return doc.problem(loc, f"{message} (got {_got(value)})", shown=shown + loc)
 
 
@@ -353,6 +438,10 @@ def _describe(tp: Any, meta: list[Any]) -> str:
     return "has the wrong type"
 
 
+def _is_placeholder(value: Any) -> bool:
+    return isinstance(value, dict) and len(value) == 1 and None in value.values()
+
+
 def _got(value: Any) -> str:
     """Describe a value from the file briefly, as the user wrote it."""
     if value is None:
@@ -368,10 +457,12 @@ def _got(value: Any) -> str:
 
 def _kind(value: Any) -> str:
     return {list: "a list", dict: "a mapping", str: "text", type(None): "nothing"}.get(
-        type(value), f"a single value ({value})")
+        type(value), f"a single value ({value})"
+    )
 
 
 # --- summary and schema --------------------------------------------------------------------
+
 
 def format_summary(cfg: LoadedConfig, shown: str | None = None) -> str:
     """Return the "ok" report of ``briefgen validate``: the topics and briefs found."""
@@ -379,13 +470,17 @@ def format_summary(cfg: LoadedConfig, shown: str | None = None) -> str:
     topics = []
     for key in cfg.topics:
         source = cfg.topic_sources.get(key)
-        topics.append(key if source is None or source == cfg.path else f"{key} ({_relative(source, cfg.root)})")
+        topics.append(
+            key
+            if source is None or source == cfg.path
+            else f"{key} ({_relative(source, cfg.root)})"
+        )
     lines.append(f"  {len(topics)} topic{'s' * (len(topics) != 1)}: {', '.join(topics) or '-'}")
     default = cfg.config.default_brief or next(iter(cfg.config.briefs), None)
     for name, spec in cfg.config.briefs.items():
         extra = " (default)" if name == default else ""
         if spec.schedule:
-            extra += f", scheduled \"{spec.schedule.cron}\" {spec.schedule.timezone}"
+            extra += f', scheduled "{spec.schedule.cron}" {spec.schedule.timezone}'
         lines.append(f"  brief {name}{extra}: {', '.join(spec.topics)}")
     if not cfg.config.briefs:
         lines.append("  no briefs defined")
@@ -408,7 +503,7 @@ def config_json_schema() -> dict[str, Any]:
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "briefgen config.yaml",
         "description": "Corpus location, index path, output folder, topics and briefs of a "
-                       "briefgen project. Reference: docs/config.md.",
+        "briefgen project. Reference: docs/config.md.",
         **schema,
     }
 
@@ -431,8 +526,10 @@ def _allow_term_lists(topic: dict[str, Any]) -> None:
     terms = topic["properties"]["terms"]
     as_mapping = {k: v for k, v in terms.items() if k not in ("title", "description", "default")}
     terms.clear()
-    terms.update({
-        "title": "Terms",
-        "description": Topic.model_fields["terms"].description,
-        "anyOf": [as_mapping, {"type": "array", "items": {"type": "string", "minLength": 1}}],
-    })
+    terms.update(
+        {
+            "title": "Terms",
+            "description": Topic.model_fields["terms"].description,
+            "anyOf": [as_mapping, {"type": "array", "items": {"type": "string", "minLength": 1}}],
+        }
+    )

@@ -56,7 +56,7 @@ def output_pattern_problem(pattern: str) -> str | None:
         return f"output pattern {pattern!r}: {exc}"
     unknown = names - _PATTERN_FIELDS
     if unknown:
-        return f"output pattern {pattern!r}: unknown field {{{sorted(unknown)[0]}}}; use {{brief}}, {{date}}, {{time}}"
+        return f"output pattern {pattern!r}: unknown field {{{min(unknown)}}}; use {{brief}}, {{date}}, {{time}}"
     parts = pattern.replace("\\", "/").split("/")
     if pattern.startswith("/") or ".." in parts:
         return f"output pattern {pattern!r} must stay inside the output folder"
@@ -64,7 +64,7 @@ def output_pattern_problem(pattern: str) -> str | None:
     if "{date}" not in last or "{brief}" in last:
         return (
             f"output pattern {pattern!r}: the last folder must contain {{date}} (and not "
-            "{brief}), e.g. \"{brief}/{date}\", so runs get dated folders beside a `latest` link"
+            '{brief}), e.g. "{brief}/{date}", so runs get dated folders beside a `latest` link'
         )
     if last.index("{date}") > last.find("{time}") >= 0:
         return f"output pattern {pattern!r}: put {{date}} before {{time}} so folders sort by age"

@@ -39,7 +39,7 @@ def remove_stale_staging(parent: Path) -> None:
 
 
 def publish(staging: Path, files: Iterable[Path], final: Path) -> list[Path]:
-    """Move built files from ``staging`` into ``final``, each by atomic rename; return the new paths."""
+    """Move built files from ``staging`` into ``final`` by atomic renames; return the new paths."""
     final.mkdir(parents=True, exist_ok=True)
     moved = []
     staging_real = staging.resolve()
@@ -58,7 +58,9 @@ def point_latest(parent: Path, folder_name: str) -> Path:
     """Point ``parent/latest`` at ``folder_name`` (a relative link), swapped atomically."""
     link = parent / LATEST
     if link.exists() and not link.is_symlink():
-        raise ScheduleError(f"{link} exists and is not a link; move it aside so briefgen can manage it")
+        raise ScheduleError(
+            f"{link} exists and is not a link; move it aside so briefgen can manage it"
+        )
     tmp = parent / f".{LATEST}.{os.getpid()}.tmp"
     with contextlib.suppress(FileNotFoundError):
         tmp.unlink()
@@ -77,10 +79,16 @@ def latest_target(parent: Path) -> str | None:
         return None
 
 
-def prune_dated(parent: Path, name_regex: re.Pattern[str], keep: int, *, protect: set[str]) -> list[Path]:
+def prune_dated(
+    parent: Path, name_regex: re.Pattern[str], keep: int, *, protect: set[str]
+) -> list[Path]:
     """Delete dated folders beyond the newest ``keep`` (never one in ``protect`` or `latest`'s)."""
     dated = sorted(
-        (e for e in parent.iterdir() if name_regex.match(e.name) and e.is_dir() and not e.is_symlink()),
+        (
+            e
+            for e in parent.iterdir()
+            if name_regex.match(e.name) and e.is_dir() and not e.is_symlink()
+        ),
         key=lambda e: e.name,
         reverse=True,
     )

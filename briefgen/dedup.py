@@ -30,15 +30,7 @@ MIN_OVERLAP = 0.55
 MIN_SHARED = 6
 
 # Function words (before stemming; they are stemmed with the index's analyzer on use).
-STOPWORDS = """
-a about above after again against all also am amid an and any are as at be been before being
-below between both but by can could did do does doing done down during each few for from further
-had has have having he her here hers him his how i if in into is it its itself just may me might
-more most must my no nor not now of off on once only or other our ours out over own per said same
-say says she should so some such than that the their theirs them then there these they this those
-through to too under until up us very was we were what when where which while who whom whose why
-will with would you your
-""".split()
+STOPWORDS = ["a", "about", "above", "after", "again", "against", "all", "also", "am", "amid", "an", "and", "any", "are", "as", "at", "be", "been", "before", "being", "below", "between", "both", "but", "by", "can", "could", "did", "do", "does", "doing", "done", "down", "during", "each", "few", "for", "from", "further", "had", "has", "have", "having", "he", "her", "here", "hers", "him", "his", "how", "i", "if", "in", "into", "is", "it", "its", "itself", "just", "may", "me", "might", "more", "most", "must", "my", "no", "nor", "not", "now", "of", "off", "on", "once", "only", "or", "other", "our", "ours", "out", "over", "own", "per", "said", "same", "say", "says", "she", "should", "so", "some", "such", "than", "that", "the", "their", "theirs", "them", "then", "there", "these", "they", "this", "those", "through", "to", "too", "under", "until", "up", "us", "very", "was", "we", "were", "what", "when", "where", "which", "while", "who", "whom", "whose", "why", "will", "with", "would", "you", "your"]
 
 
 def content_sets(texts: Sequence[str], analyzer: Analyzer) -> list[frozenset[str]]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 from briefgen.errors import ScheduleError
 
@@ -104,7 +105,7 @@ class RunState:
         """Close the database connection."""
         self.db.close()
 
-    def __enter__(self) -> RunState:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -119,7 +120,9 @@ class RunState:
 
     def slot_state(self, brief: str, slot: str) -> RunRow | None:
         """Return the newest attempt at one slot, or None if it was never recorded."""
-        rows = self._select("WHERE brief = ? AND slot = ? ORDER BY attempt DESC LIMIT 1", (brief, slot))
+        rows = self._select(
+            "WHERE brief = ? AND slot = ? ORDER BY attempt DESC LIMIT 1", (brief, slot)
+        )
         return rows[0] if rows else None
 
     def attempts(self, brief: str, slot: str) -> int:
@@ -131,7 +134,9 @@ class RunState:
 
     def last_done(self, brief: str) -> RunRow | None:
         """Return the newest successful run of ``brief``, with its files."""
-        rows = self._select("WHERE brief = ? AND status = 'done' ORDER BY slot DESC, attempt DESC LIMIT 1", (brief,))
+        rows = self._select(
+            "WHERE brief = ? AND status = 'done' ORDER BY slot DESC, attempt DESC LIMIT 1", (brief,)
+        )
         return rows[0] if rows else None
 
     def history(self, brief: str | None, *, limit: int) -> list[RunRow]:
@@ -160,7 +165,20 @@ class RunState:
                     "SELECT path, sha256 FROM run_files WHERE run_id = ? ORDER BY path", (row[0],)
                 )
             )
-            result.append(RunRow(*row, files=files))
+            result.append(
+                RunRow(
+                    id=row[0],
+                    brief=row[1],
+                    slot=row[2],
+                    attempt=row[3],
+                    status=row[4],
+                    started=row[5],
+                    finished=row[6],
+                    error=row[7],
+                    out_dir=row[8],
+                    files=files,
+                )
+            )
         return result
 
     # -- writing (each a short transaction) --------------------------------------------

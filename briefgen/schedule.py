@@ -13,9 +13,7 @@ from __future__ import annotations
 import fcntl
 import importlib
 import os
-import select
 import shutil
-import signal
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -35,8 +33,6 @@ if TYPE_CHECKING:
 
 EXIT_OK, EXIT_FAILED, EXIT_LOCKED = 0, 1, 3
 MISSED_CAP = 1000  # at most this many missed slots are recorded per brief and call
-MAX_SLEEP = 60.0  # the foreground scheduler wakes at least this often to notice config edits
-RETRY_DELAY = 300.0  # the foreground scheduler retries failures (and a held lock) after this
 TEST_HOOKS_ENV = "BRIEFGEN_TEST_HOOKS"  # module providing build_brief / update_index (tests only)
 
 Echo = Callable[[str], Any]
@@ -62,7 +58,7 @@ RefreshFunction = Callable[..., Any]
 
 @dataclass
 class RunDueResult:
-    """What one run-due call did; ``exit_code`` is 0 (ok / nothing due), 1 (a failure), 3 (locked)."""
+    """What one run-due call did; ``exit_code``: 0 ok or nothing due, 1 a failure, 3 locked."""
 
     exit_code: int = EXIT_OK
     built: list[tuple[str, str]] = field(default_factory=list)  # (brief, slot)
@@ -95,7 +91,8 @@ def parse_now(text: str | None) -> datetime | None:
         ) from None
     if value.tzinfo is None or value.utcoffset() is None:
         raise ScheduleError(
-            f"--now {text!r} has no time zone; add an offset or Z, e.g. {text.strip()}Z or {text.strip()}+09:00"
+            f"--now {text!r} has no time zone; add an offset or Z, "
+            f"e.g. {text.strip()}Z or {text.strip()}+09:00"
         )
     return value
 
@@ -157,6 +154,8 @@ def run_due(
     before each brief (the foreground scheduler uses it to stop after the brief in progress).
     """
     now = now or datetime.now(UTC)
+    if now.utcoffset() is None:
+        raise ScheduleError("run_due needs an aware `now` (with a time zone), e.g. datetime.now(UTC)")
     result = RunDueResult()
     scheduled = {n: s for n, s in cfg.config.briefs.items() if s.schedule is not None}
     if not scheduled:
@@ -168,8 +167,13 @@ def run_due(
             result.exit_code = EXIT_LOCKED
             return result
         with RunState(runs_db_path(cfg)) as state:
-            for row in state.interrupt_running("interrupted: the process building it stopped before finishing"):
-                echo(f"{row.brief}: slot {row.slot} was interrupted by a killed run; it will be retried")
+            for row in state.interrupt_running(
+                "interrupted: the process building it stopped before finishing"
+            ):
+                echo(
+                    f"{row.brief}: slot {row.slot} was interrupted by a killed run; "
+                    "it will be retried"
+                )
             due = [d for n, s in scheduled.items() if (d := _plan(state, n, s, now, result, echo))]
             if not due:
                 echo(_nothing_due_message(scheduled, now))
@@ -199,8 +203,15 @@ def _plan(
         older, more = cronslots.slots_between(
             sched.cron, sched.timezone, cronslots.parse_slot(last), slot, cap=MISSED_CAP
         )
-        _record_missed(state, name, [cronslots.format_slot(s) for s in older], more,
-                       "a newer slot superseded it" , result, echo)
+        _record_missed(
+            state,
+            name,
+            [cronslots.format_slot(s) for s in older],
+            more,
+            "a newer slot superseded it",
+            result,
+            echo,
+        )
     row = state.slot_state(name, key)
     if row is None:
         if too_late:
@@ -217,15 +228,20 @@ def _plan(
 
 
 def _record_missed(
-    state: RunState, name: str, keys: list[str], more: bool, reason: str,
-    result: RunDueResult, echo: Echo,
+    state: RunState,
+    name: str,
+    keys: list[str],
+    more: bool,
+    reason: str,
+    result: RunDueResult,
+    echo: Echo,
 ) -> None:
     if not keys:
         return
     state.record_missed(name, keys, reason=reason)
     result.missed.extend((name, k) for k in keys)
     span = keys[0] if len(keys) == 1 else f"{keys[0]} … {keys[-1]}"
-    extra = f" (and older ones, not recorded)" if more else ""
+    extra = " (and older ones, not recorded)" if more else ""
     echo(f"{name}: {len(keys)} slot(s) missed, not built: {span}{extra}; {reason}")
 
 
@@ -244,12 +260,12 @@ def _build_due(
     index_error = None
     try:
         refresh_index(cfg, progress=False, warn=lambda m: echo(f"warning: {m}"))
-    except Exception as exc:  # every due brief is recorded as failed with this error
+    except Exception as exc:  # noqa: BLE001  every due brief is recorded failed with this error
         index_error = f"index refresh failed: {_describe(exc)}"
         echo(f"error: {index_error}")
     for item in due:
         if should_stop is not None and should_stop():
-            left = ", ".join(d.name for d in due[due.index(item):])
+            left = ", ".join(d.name for d in due[due.index(item) :])
             echo(f"stopping: left for the next run: {left}")
             result.stopped_early = True
             return
@@ -271,7 +287,7 @@ def _build_one(
     parent = final.parent
     tries = f"attempt {item.attempt} of {item.schedule.max_retries + 1}"
     echo(f"{item.name}: building slot {_local(item.slot)} ({item.key}), {tries}")
-    run_id = state.start(item.name, item.key, item.attempt, _rel(cfg, final))
+    run_id = state.start(item.name, item.key, item.attempt, project_relative(cfg, final))
     started = time.monotonic()
     staging = None
     try:
@@ -279,16 +295,20 @@ def _build_one(
             raise ScheduleError(index_error)
         dated_output.remove_stale_staging(parent)
         staging = dated_output.new_staging_dir(parent)
-        formats = list(item.spec.formats)
+        formats: list[str] = list(item.spec.formats)
         if "json" not in formats:
             formats.append("json")  # the next run's "what's new" compares against it
         built = build(
-            cfg, item.name, formats=formats, out_dir=staging,
-            as_of=item.slot.date(), previous=_previous_json(cfg, state, item.name),
+            cfg,
+            item.name,
+            formats=formats,
+            out_dir=staging,
+            as_of=item.slot.date(),
+            previous=_previous_json(cfg, state, item.name),
         )
         files = dated_output.publish(staging, built.files, final)
         dated_output.point_latest(parent, final.name)
-    except Exception as exc:  # one brief's failure must not stop the others
+    except Exception as exc:  # noqa: BLE001  one brief's failure must not stop the others
         error = _describe(exc, with_traceback=not isinstance(exc, BriefgenError))
         gave_up = item.attempt > item.schedule.max_retries
         state.finish(run_id, GAVE_UP if gave_up else FAILED, error=error)
@@ -299,14 +319,21 @@ def _build_one(
     finally:
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)
-    state.finish(run_id, DONE, files=[(_rel(cfg, f), dated_output.sha256_file(f)) for f in files])
+    state.finish(
+        run_id, DONE, files=[(project_relative(cfg, f), dated_output.sha256_file(f)) for f in files]
+    )
     result.built.append((item.name, item.key))
     took = time.monotonic() - started
-    echo(f"{item.name}: done in {took:.1f} s -> {_rel(cfg, final)} ({', '.join(f.name for f in files)})")
+    echo(
+        f"{item.name}: done in {took:.1f} s -> {project_relative(cfg, final)} "
+        f"({', '.join(f.name for f in files)})"
+    )
     if item.spec.keep:
         try:
             removed = dated_output.prune_dated(
-                parent, cronslots.dated_name_regex(item.schedule.output), item.spec.keep,
+                parent,
+                cronslots.dated_name_regex(item.schedule.output),
+                item.spec.keep,
                 protect={final.name},
             )
         except OSError as exc:
@@ -332,9 +359,15 @@ def _pipeline(
     hooks = os.environ.get(TEST_HOOKS_ENV)
     module = importlib.import_module(hooks) if hooks else None
     if build is None:
-        build = getattr(module, "build_brief", None) or importlib.import_module("briefgen.build").build_brief
+        build = (
+            getattr(module, "build_brief", None)
+            or importlib.import_module("briefgen.build").build_brief
+        )
     if refresh_index is None:
-        refresh_index = getattr(module, "update_index", None) or importlib.import_module("briefgen.index").update_index
+        refresh_index = (
+            getattr(module, "update_index", None)
+            or importlib.import_module("briefgen.index").update_index
+        )
     return build, refresh_index
 
 
@@ -348,7 +381,8 @@ def _describe(exc: BaseException, *, with_traceback: bool = False) -> str:
     return line
 
 
-def _rel(cfg: LoadedConfig, path: Path) -> str:
+def project_relative(cfg: LoadedConfig, path: Path) -> str:
+    """Return ``path`` relative to the project root (POSIX), or as is if outside it."""
     try:
         return path.relative_to(cfg.root).as_posix()
     except ValueError:
@@ -359,14 +393,15 @@ def _local(instant: datetime) -> str:
     return instant.strftime("%Y-%m-%d %a %H:%M %Z")
 
 
-def _next_slot(spec: BriefSpec, now: datetime) -> datetime | None:
+def next_slot(spec: BriefSpec, now: datetime) -> datetime | None:
+    """Return the brief's first slot after ``now`` (in its zone)."""
     sched = spec.schedule
     assert sched is not None
     return next(cronslots.slots_after(sched.cron, sched.timezone, now), None)
 
 
 def _nothing_due_message(scheduled: dict[str, BriefSpec], now: datetime) -> str:
-    upcoming = [(s, n) for n, spec in scheduled.items() if (s := _next_slot(spec, now))]
+    upcoming = [(s, n) for n, spec in scheduled.items() if (s := next_slot(spec, now))]
     if not upcoming:
         return "nothing due"
     slot, name = min(upcoming, key=lambda t: t[0])
@@ -394,7 +429,9 @@ def format_schedule_list(cfg: LoadedConfig, *, now: datetime | None = None, coun
         for _, slot in zip(range(count), slots):
             lines.append(f"  {_local(slot):<26} {slot.astimezone(UTC):%Y-%m-%d %H:%M} UTC")
     if not any(s.schedule for s in cfg.config.briefs.values()):
-        lines.append('no brief is scheduled; add e.g. `schedule: {cron: "0 7 * * 1-5", timezone: Asia/Tokyo}` to a brief')
+        lines.append(
+            'no brief is scheduled; add e.g. `schedule: {cron: "0 7 * * 1-5", timezone: Asia/Tokyo}` to a brief'
+        )
     return "\n".join(lines)
 
 
@@ -404,14 +441,16 @@ def format_history(cfg: LoadedConfig, brief: str | None, *, limit: int) -> str:
     if not path.exists():
         if brief is not None and brief not in cfg.config.briefs:
             raise ScheduleError(_unknown_brief(cfg, brief, []))
-        return f"no scheduled runs yet ({_rel(cfg, path)} does not exist; see `briefgen run-due`)"
+        return f"no scheduled runs yet ({project_relative(cfg, path)} does not exist; see `briefgen run-due`)"
     with RunState(path, create=False) as state:
         if brief is not None and brief not in cfg.config.briefs and brief not in state.briefs():
             raise ScheduleError(_unknown_brief(cfg, brief, state.briefs()))
         rows = state.history(brief, limit=limit)
     if not rows:
         return "no scheduled runs yet" + (f" of {brief}" if brief else "")
-    table = [("BRIEF", "SLOT (brief's zone)", "STATUS", "TRY", "STARTED (UTC)", "TOOK", "OUTPUT / ERROR")]
+    table: list[tuple[str, ...]] = [
+        ("BRIEF", "SLOT (brief's zone)", "STATUS", "TRY", "STARTED (UTC)", "TOOK", "OUTPUT / ERROR")
+    ]
     for row in rows:
         table.append(_history_cells(cfg, row))
     widths = [max(len(r[i]) for r in table) for i in range(len(table[0]) - 1)]
@@ -426,7 +465,9 @@ def _history_cells(cfg: LoadedConfig, row: RunRow) -> tuple[str, ...]:
     slot = _local(cronslots.parse_slot(row.slot).astimezone(zone))
     took = ""
     if row.finished and row.status != MISSED:
-        seconds = (cronslots.parse_slot(row.finished) - cronslots.parse_slot(row.started)).total_seconds()
+        seconds = (
+            cronslots.parse_slot(row.finished) - cronslots.parse_slot(row.started)
+        ).total_seconds()
         took = f"{seconds:.0f} s"
     if row.status == DONE:
         detail = f"{row.out_dir} ({len(row.files)} files)"
@@ -435,7 +476,15 @@ def _history_cells(cfg: LoadedConfig, row: RunRow) -> tuple[str, ...]:
     else:
         detail = (row.error or "").splitlines()[0] if row.error else ""
     attempt = str(row.attempt) if row.attempt else "-"
-    return (row.brief, slot, row.status, attempt, row.started.replace("T", " ").rstrip("Z"), took, detail)
+    return (
+        row.brief,
+        slot,
+        row.status,
+        attempt,
+        row.started.replace("T", " ").rstrip("Z"),
+        took,
+        detail,
+    )
 
 
 def _unknown_brief(cfg: LoadedConfig, brief: str, with_history: list[str]) -> str:
@@ -443,141 +492,10 @@ def _unknown_brief(cfg: LoadedConfig, brief: str, with_history: list[str]) -> st
     return f"unknown brief {brief!r}; known briefs: {', '.join(known) or '(none)'}"
 
 
-# -- the foreground scheduler --------------------------------------------------------------
-
-
-class _StopSignal:
-    """SIGTERM/SIGINT → a stop request that also wakes the sleeping scheduler.
-
-    The handler only sets a flag and writes to a pipe (no locks, no buffered I/O), so it is
-    safe whatever the main thread is doing; a second signal falls back to the default action.
-    """
-
-    def __init__(self) -> None:
-        self.requested = False
-        self._read, self._write = os.pipe()
-        os.set_blocking(self._write, False)
-        self._previous: dict[int, Any] = {}
-
-    def install(self) -> None:
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            self._previous[signum] = signal.signal(signum, self._handle)
-
-    def restore(self) -> None:
-        for signum, handler in self._previous.items():
-            signal.signal(signum, handler)
-        os.close(self._read)
-        os.close(self._write)
-
-    def _handle(self, signum: int, frame: object) -> None:
-        self.requested = True
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, signal.SIG_DFL)
-        os.write(2, b"briefgen schedule: stopping after the brief in progress "
-                    b"(signal again to abort it)\n")
-        try:
-            os.write(self._write, b"x")
-        except BlockingIOError:
-            pass
-
-    def wait(self, seconds: float) -> bool:
-        """Sleep up to ``seconds`` or until a stop request; return whether one came."""
-        if not self.requested:
-            select.select([self._read], [], [], max(seconds, 0.0))
-        return self.requested
-
-
 def run_forever(
-    config_path: Path | None,
-    *,
-    topic_files: list[Path],
-    echo: Echo,
-    build: BuildFunction | None = None,
-    refresh_index: RefreshFunction | None = None,
-    clock: Callable[[], datetime] | None = None,
-    wait: Callable[[float], bool] | None = None,
-    load: Callable[..., LoadedConfig] | None = None,
+    config_path: Path | None, *, topic_files: list[Path], echo: Echo, **hooks: Any
 ) -> int:
-    """Sleep until the next slot, run-due, repeat; reload an edited config; exit 0 on SIGTERM/SIGINT.
+    """Sleep until the next slot, run-due, repeat (see ``briefgen.foreground.run_forever``)."""
+    from briefgen.foreground import run_forever as run
 
-    ``clock``, ``wait`` (sleep up to N seconds, return True to stop) and ``load`` are for tests.
-    """
-    if load is None:
-        from briefgen.configload import load_config as load
-    clock = clock or (lambda: datetime.now(UTC))
-    stop = _StopSignal()
-    stop.install()
-    try:
-        cfg = load(config_path, topic_files=topic_files)
-        fingerprint = _config_fingerprint(cfg, topic_files)
-        echo(f"briefgen schedule: watching {_rel(cfg, cfg.path)} (stop with Ctrl-C or SIGTERM)")
-        checked: datetime | None = None  # run-due has looked at every slot up to this instant
-        retry_at: datetime | None = None
-        while not stop.requested:
-            now = clock()
-            wake = now if checked is None else _next_wake(cfg, checked, retry_at)
-            if wake is None or wake > now:
-                timeout = MAX_SLEEP if wake is None else min(MAX_SLEEP, (wake - now).total_seconds())
-                if (wait or stop.wait)(timeout):
-                    break
-                current = _config_fingerprint(cfg, topic_files)
-                if current != fingerprint:
-                    fingerprint = current
-                    cfg, reloaded = _reload(load, cfg, config_path, topic_files, echo)
-                    if reloaded:
-                        checked = None  # a new or changed brief may be due already
-                continue
-            checked = clock()
-            result = run_due(
-                cfg, now=checked, echo=echo, build=build, refresh_index=refresh_index,
-                should_stop=lambda: stop.requested,
-            )
-            delay = {EXIT_OK: None, EXIT_LOCKED: MAX_SLEEP}.get(result.exit_code, RETRY_DELAY)
-            retry_at = None if delay is None else checked + timedelta(seconds=delay)
-        echo("briefgen schedule: stopped")
-        return EXIT_OK
-    finally:
-        stop.restore()
-
-
-def _next_wake(cfg: LoadedConfig, checked: datetime, retry_at: datetime | None) -> datetime | None:
-    """Return the first slot after ``checked`` of any brief, or the retry time if sooner."""
-    times = [s for spec in cfg.config.briefs.values() if spec.schedule and (s := _next_slot(spec, checked))]
-    if retry_at is not None:
-        times.append(retry_at)
-    return min(times, default=None)
-
-
-def _reload(
-    load: Callable[..., LoadedConfig],
-    cfg: LoadedConfig,
-    config_path: Path | None,
-    topic_files: list[Path],
-    echo: Echo,
-) -> tuple[LoadedConfig, bool]:
-    """Load the edited config; on a mistake keep the previous one and say why."""
-    try:
-        new = load(config_path, topic_files=topic_files)
-    except ConfigError as exc:
-        for problem in exc.problems:
-            echo(problem)
-        echo("briefgen schedule: config has errors; still using the previous version")
-        return cfg, False
-    echo("briefgen schedule: config changed; reloaded")
-    return new, True
-
-
-def _config_fingerprint(cfg: LoadedConfig, topic_files: list[Path]) -> tuple[tuple[str, int, int], ...]:
-    """Return (path, mtime_ns, size) of the config and every topic file it reads."""
-    paths = {cfg.path, *topic_files}
-    for pattern in cfg.config.topic_files:
-        paths.update(cfg.root.glob(pattern))
-    stamps = []
-    for path in sorted(paths):
-        try:
-            st = os.stat(path)
-        except OSError:
-            stamps.append((str(path), -1, -1))
-        else:
-            stamps.append((str(path), st.st_mtime_ns, st.st_size))
-    return tuple(stamps)
+    return run(config_path, topic_files=topic_files, echo=echo, **hooks)

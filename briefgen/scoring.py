@@ -32,7 +32,7 @@ from briefgen.config import Topic
 # The index's tokenizer (briefgen/index.py, passages_fts); tests check they agree.
 TOKENIZE = "porter unicode61 remove_diacritics 2"
 
-# A repeated term adds a little: 1 occurrence = w, 2 = 1.35 w, 4 = 1.69 w, 10 = 2.15 w.
+# Sublinear term frequency (1 + ln count): 1 occurrence = w, 2 = 1.69 w, 4 = 2.39 w, 10 = 3.30 w.
 REPEAT_BONUS = 1.0
 
 

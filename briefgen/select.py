@@ -259,8 +259,8 @@ class _Explainer:
         bm25 = BM25_HALF * bonus / (1 - bonus)  # the inverse of bm25_bonus()
         out = [
             f"   matched: {terms}",
-            f"   evidence {evidence.evidence:.2f} (min_score {self.compiled.topic.min_score:g})"
-            f" + BM25 {bm25:.2f} → {bonus:.2f} = score {sp.score:.2f}",
+            (f"   evidence {evidence.evidence:.2f} (min_score {self.compiled.topic.min_score:g})"
+            f" + BM25 {bm25:.2f} → {bonus:.2f} = score {sp.score:.2f}"),
         ]
         if sp.corroborated_by:
             out.append(f"   near-duplicates merged: {_where(sp.corroborated_by)}")

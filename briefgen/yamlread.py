@@ -42,7 +42,11 @@ class Problem:
     def format(self) -> str:
         """Return the ``file:line:col: dotted.path: message`` line."""
         where = f"{self.file}:{self.line}:{self.col}" if self.line else self.file
-        return f"{where}: {dotted(self.path)}: {self.message}" if self.path else f"{where}: {self.message}"
+        return (
+            f"{where}: {dotted(self.path)}: {self.message}"
+            if self.path
+            else f"{where}: {self.message}"
+        )
 
 
 def dotted(path: YamlPath) -> str:
@@ -85,17 +89,18 @@ class YamlDoc:
                 return self.value_marks[sub]
         return (1, 1)
 
-    def problem(self, path: YamlPath, message: str, *, key: bool = False,
-                shown: YamlPath | None = None) -> Problem:
+    def problem(
+        self, path: YamlPath, message: str, *, key: bool = False, shown: YamlPath | None = None
+    ) -> Problem:
         """Return a problem at ``path`` in this file, displayed as ``shown`` (default ``path``)."""
         line, col = self.mark(path, key=key)
         return Problem(self.file, line, col, path if shown is None else shown, message)
 
 
-def read_yaml(path: Path, shown: str, problems: list[Problem]) -> YamlDoc | None:
-    """Read one YAML file; append its problems; return ``None`` if it has no usable content.
+def read_yaml(path: Path, shown: str, problems: list[Problem]) -> YamlDoc:
+    """Read one YAML file, appending the problems found in its values to ``problems``.
 
-    Raises ``FileFatal`` when the file cannot be read or parsed at all.
+    Raises ``FileFatal`` when the file cannot be read or parsed at all (or is empty).
     """
     text = read_text(path, shown)
     node = _compose(text, shown)
@@ -129,13 +134,17 @@ def read_text(path: Path, shown: str) -> str:
         line, col = _line_col(data[: exc.start].decode("utf-8", "replace"), None)
         byte = data[exc.start]
         raise FileFatal(
-            Problem(shown, line, col, (), f"not valid UTF-8 (byte 0x{byte:02x}); save the file as UTF-8")
+            Problem(
+                shown, line, col, (), f"not valid UTF-8 (byte 0x{byte:02x}); save the file as UTF-8"
+            )
         ) from None
 
 
 def _too_large(size: int) -> str:
-    return (f"file is too large ({size / 1e6:.1f} MB); config and topic files are limited "
-            f"to {MAX_FILE_BYTES // 1_000_000} MB")
+    return (
+        f"file is too large ({size / 1e6:.1f} MB); config and topic files are limited "
+        f"to {MAX_FILE_BYTES // 1_000_000} MB"
+    )
 
 
 def _line_col(text: str, index: int | None) -> tuple[int, int]:
@@ -160,10 +169,17 @@ class _DepthLimitedLoader(yaml.SafeLoader):
         self.depth += 1
         try:
             if self.depth > MAX_DEPTH:
-                mark = self.peek_event().start_mark
-                raise FileFatal(Problem(self.shown, mark.line + 1, mark.column + 1, (),
-                                        f"nested more than {MAX_DEPTH} levels deep; refusing to read"))
-            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+                raise FileFatal(
+                    Problem(
+                        self.shown,
+                        mark.line + 1,
+                        mark.column + 1,
+                        (),
+                        f"nested more than {MAX_DEPTH} levels deep; refusing to read",
+                    )
+                )
+            return super().compose_node(parent, index)
         finally:
             self.depth -= 1
 
@@ -173,7 +189,7 @@ def _compose(text: str, shown: str) -> Node | None:
     try:
         loader = _DepthLimitedLoader(text, shown)
         try:
-            return loader.get_single_node()  # type: ignore[no-any-return]
+            return loader.get_single_node()
         finally:
             loader.dispose()
     except yaml.MarkedYAMLError as exc:
@@ -182,15 +198,16 @@ def _compose(text: str, shown: str) -> Node | None:
         raise FileFatal(Problem(shown, line, col, (), _syntax_message(exc))) from None
     except yaml.reader.ReaderError as exc:
         line, col = _line_col(text, exc.position)
-        raise FileFatal(Problem(shown, line, col, (),
-                                f"character U+{exc.character:04X} is not allowed in YAML")) from None
+        raise FileFatal(
+            Problem(shown, line, col, (), f"character U+{exc.character:04X} is not allowed in YAML")
+        ) from None
     except yaml.YAMLError as exc:
         raise FileFatal(Problem(shown, 1, 1, (), f"YAML syntax error: {exc}")) from None
     except RecursionError:
         raise FileFatal(Problem(shown, 1, 1, (), "nested too deeply; refusing to read")) from None
     except FileFatal:
         raise
-    except Exception as exc:  # a parser bug must still not become a traceback for the user
+    except Exception as exc:  # noqa: BLE001 -- a parser bug must not become a user's traceback
         raise FileFatal(Problem(shown, 1, 1, (), f"internal YAML parser error: {exc!r}")) from None
 
 
@@ -198,8 +215,11 @@ def _syntax_message(exc: yaml.MarkedYAMLError) -> str:
     problem = exc.problem or "invalid YAML"
     if "'\\t'" in problem:
         return "YAML syntax error: a tab character; indent with spaces"
-    if exc.context and exc.context_mark and exc.problem_mark and (
-        exc.context_mark.line != exc.problem_mark.line
+    if (
+        exc.context
+        and exc.context_mark
+        and exc.problem_mark
+        and (exc.context_mark.line != exc.problem_mark.line)
     ):
         return f"YAML syntax error: {problem} ({exc.context} at line {exc.context_mark.line + 1})"
     return f"YAML syntax error: {problem}" + (f" ({exc.context})" if exc.context else "")
@@ -230,13 +250,19 @@ class _Converter:
         if id(node) in stack:
             raise self._fatal(node, path, "an alias refers to a block that contains it")
         if depth > MAX_DEPTH:
-            raise self._fatal(node, path, f"nested more than {MAX_DEPTH} levels deep (through aliases)")
+            raise self._fatal(
+                node, path, f"nested more than {MAX_DEPTH} levels deep (through aliases)"
+            )
         if id(node) in self.seen:
             # Reached again through an alias: expansion is what an alias bomb multiplies.
             self.reused += 1
             if self.reused > MAX_ALIAS_EXPANSION:
-                raise self._fatal(node, path, f"aliases expand to more than {MAX_ALIAS_EXPANSION} "
-                                  "values; refusing to read (an alias bomb?)")
+                raise self._fatal(
+                    node,
+                    path,
+                    f"aliases expand to more than {MAX_ALIAS_EXPANSION} "
+                    "values; refusing to read (an alias bomb?)",
+                )
         self.seen.add(id(node))
         self.doc.value_marks[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
         stack = (*stack, id(node))
@@ -247,25 +273,39 @@ class _Converter:
         if isinstance(node, SequenceNode):
             if node.tag != f"{_TAG}seq":
                 self._report(node, path, f"unsupported tag {node.tag!r}; remove it")
-            return [self.convert(item, (*path, i), depth + 1, stack) for i, item in enumerate(node.value)]
+            return [
+                self.convert(item, (*path, i), depth + 1, stack)
+                for i, item in enumerate(node.value)
+            ]
+        assert isinstance(node, ScalarNode)
         return self._scalar(node, path)
 
     def _scalar(self, node: ScalarNode, path: YamlPath) -> Any:
         if node.tag not in _SCALAR_TAGS:
             self._report(node, path, f"unsupported tag {node.tag!r}; remove it")
             return node.value
-        if node.style is None and node.tag in (f"{_TAG}int", f"{_TAG}float") and _TIME_LIKE.match(node.value):
+        if (
+            node.style is None
+            and node.tag in (f"{_TAG}int", f"{_TAG}float")
+            and _TIME_LIKE.match(node.value)
+        ):
             # YAML 1.1 reads 7:30 as the base-60 number 450; nobody means that in a config.
             self._report(node, path, f'looks like a time; quote it: "{node.value}"')
             return node.value
         try:
             return self.constructor.construct_object(node, deep=True)
-        except Exception:  # e.g. 2025-13-45 matches the date pattern but is no date
-            kind = {"timestamp": "date", "int": "number", "float": "number"}.get(node.tag[len(_TAG):], "value")
-            self._report(node, path, f"{node.value!r} is not a valid {kind}; quote it if it is text")
+        except Exception:  # noqa: BLE001 -- e.g. 2025-13-45 looks like a date but is none
+            kind = {"timestamp": "date", "int": "number", "float": "number"}.get(
+                node.tag[len(_TAG) :], "value"
+            )
+            self._report(
+                node, path, f"{node.value!r} is not a valid {kind}; quote it if it is text"
+            )
             return node.value
 
-    def _mapping(self, node: MappingNode, path: YamlPath, depth: int, stack: tuple[int, ...]) -> dict[str, Any]:
+    def _mapping(
+        self, node: MappingNode, path: YamlPath, depth: int, stack: tuple[int, ...]
+    ) -> dict[str, Any]:
         result: dict[str, Any] = {}
         first_seen: dict[str, Node] = {}
         merges: list[tuple[Node, Node]] = []
@@ -274,26 +314,37 @@ class _Converter:
                 merges.append((key_node, value_node))
                 continue
             if not isinstance(key_node, ScalarNode):
-                self._report(key_node, path, "a key must be a plain word or phrase, not a list or mapping")
+                self._report(
+                    key_node, path, "a key must be a plain word or phrase, not a list or mapping"
+                )
                 continue
             # Keys are names and terms: keep their text, so `no:` or `2024:` stay strings.
             key = key_node.value
             child = (*path, key)
             if key in first_seen:
                 first = first_seen[key].start_mark
-                self._report(key_node, child, f"duplicate key; first defined at line {first.line + 1}, "
-                             f"column {first.column + 1} (YAML would silently keep only this one)",
-                             flag=False)
+                self._report(
+                    key_node,
+                    child,
+                    f"duplicate key; first defined at line {first.line + 1}, "
+                    f"column {first.column + 1} (YAML would silently keep only this one)",
+                    flag=False,
+                )
             else:
                 first_seen[key] = key_node
-            self.doc.key_marks[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            self.doc.key_marks[child] = (
+                key_node.start_mark.line + 1,
+                key_node.start_mark.column + 1,
+            )
             result[key] = self.convert(value_node, child, depth + 1, stack)
         for key_node, value_node in merges:
             # `<<: *base` copies the keys of `base` that this mapping does not set itself.
             sources = value_node.value if isinstance(value_node, SequenceNode) else [value_node]
             for source in sources:
                 if not isinstance(source, MappingNode):
-                    self._report(key_node, path, "'<<' must name a mapping (an alias like *defaults)")
+                    self._report(
+                        key_node, path, "'<<' must name a mapping (an alias like *defaults)"
+                    )
                     continue
                 merged = self.convert(source, path + ("<<",), depth + 1, stack)
                 for key, value in merged.items():

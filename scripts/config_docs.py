@@ -14,16 +14,26 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pydantic import BaseModel  # noqa: E402
+from pydantic import BaseModel
 
-from briefgen.config import (  # noqa: E402
-    BriefSpec, Config, CorpusSettings, IndexSettings, OutputSettings, Schedule, Topic,
+from briefgen.config import (
+    BriefSpec,
+    Config,
+    CorpusSettings,
+    IndexSettings,
+    OutputSettings,
+    Schedule,
+    Topic,
 )
 
 SECTIONS: list[tuple[str, type[BaseModel]]] = [
-    ("Top level", Config), ("`corpus:`", CorpusSettings), ("`index:`", IndexSettings),
-    ("`output:`", OutputSettings), ("A topic (`topics.<key>:` or a topic file)", Topic),
-    ("A brief (`briefs.<name>:`)", BriefSpec), ("`schedule:` (inside a brief)", Schedule),
+    ("Top level", Config),
+    ("`corpus:`", CorpusSettings),
+    ("`index:`", IndexSettings),
+    ("`output:`", OutputSettings),
+    ("A topic (`topics.<key>:` or a topic file)", Topic),
+    ("A brief (`briefs.<name>:`)", BriefSpec),
+    ("`schedule:` (inside a brief)", Schedule),
 ]
 
 
@@ -53,8 +63,12 @@ def main() -> int:
     """Rewrite the generated part of docs/config.md."""
     path = ROOT / "docs" / "config.md"
     text = path.read_text("utf-8")
-    new = re.sub(r"(<!-- fields:start -->\n).*?(<!-- fields:end -->)",
-                 lambda m: m.group(1) + field_tables() + m.group(2), text, flags=re.S)
+    new = re.sub(
+        r"(<!-- fields:start -->\n).*?(<!-- fields:end -->)",
+        lambda m: m.group(1) + field_tables() + m.group(2),
+        text,
+        flags=re.DOTALL,
+    )
     path.write_text(new, "utf-8")
     print(f"wrote {path.relative_to(ROOT)}")
     return 0

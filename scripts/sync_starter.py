@@ -23,19 +23,25 @@ def starter_config(text: str) -> str:
     )
     text, n_meta = re.subn(
         r"(?m)^  metadata: \S+ *#.*$",
-        lambda m: "  metadata: null".ljust(m.group(0).index("#"))
-        + "# or a YAML file of per-article title, outlet, author, date, url, kind",
+        lambda m: (
+            "  metadata: null".ljust(m.group(0).index("#"))
+            + "# or a YAML file of per-article title, outlet, author, date, url, kind"
+        ),
         text,
         count=1,
     )
     if not (n_path and n_meta):
-        raise SystemExit("sync_starter: config.yaml has no `corpus: path:/metadata:` lines to adapt")
+        raise SystemExit(
+            "sync_starter: config.yaml has no `corpus: path:/metadata:` lines to adapt"
+        )
     return SCHEMA_HINT + text
 
 
 def expected_files() -> dict[str, bytes]:
     """Return the generated part of the starter: relative path -> content."""
-    files = {"config.yaml": starter_config((ROOT / "config.yaml").read_text("utf-8")).encode("utf-8")}
+    files = {
+        "config.yaml": starter_config((ROOT / "config.yaml").read_text("utf-8")).encode("utf-8")
+    }
     templates = ROOT / "templates"
     for path in sorted(templates.rglob("*")):
         if path.is_file() and "__pycache__" not in path.parts and not path.name.startswith("."):
@@ -45,7 +51,11 @@ def expected_files() -> dict[str, bytes]:
 
 def actual_files() -> dict[str, bytes]:
     """Return the generated part of the starter as it is packaged now."""
-    files = {"config.yaml": (STARTER / "config.yaml").read_bytes()} if (STARTER / "config.yaml").exists() else {}
+    files = (
+        {"config.yaml": (STARTER / "config.yaml").read_bytes()}
+        if (STARTER / "config.yaml").exists()
+        else {}
+    )
     templates = STARTER / "templates"
     if templates.is_dir():
         for path in sorted(templates.rglob("*")):

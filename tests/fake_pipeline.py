@@ -50,7 +50,13 @@ class FakeBuild:
     ) -> FakeResult:
         assert brief_name is not None and out_dir is not None
         self.calls.append(
-            {"brief": brief_name, "as_of": as_of, "previous": previous, "formats": formats, "out_dir": out_dir}
+            {
+                "brief": brief_name,
+                "as_of": as_of,
+                "previous": previous,
+                "formats": formats,
+                "out_dir": out_dir,
+            }
         )
         if self.fail.get(brief_name, 0) > 0:
             self.fail[brief_name] -= 1
@@ -62,11 +68,16 @@ class FakeBuild:
         return [c["as_of"] for c in self.calls if brief is None or c["brief"] == brief]
 
 
-def write_outputs(brief: str, out_dir: Path, as_of: date | None, previous: Path | None) -> FakeResult:
+def write_outputs(
+    brief: str, out_dir: Path, as_of: date | None, previous: Path | None
+) -> FakeResult:
     md = out_dir / "brief.md"
     js = out_dir / "brief.json"
     md.write_text(f"# {brief} as of {as_of}\n", encoding="utf-8")
-    js.write_text(json.dumps({"brief": brief, "as_of": str(as_of), "previous": str(previous)}), encoding="utf-8")
+    js.write_text(
+        json.dumps({"brief": brief, "as_of": str(as_of), "previous": str(previous)}),
+        encoding="utf-8",
+    )
     return FakeResult([md, js])
 
 

@@ -17,7 +17,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _sync_script():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("sync_starter", ROOT / "scripts" / "sync_starter.py")
+    spec = importlib.util.spec_from_file_location(
+        "sync_starter", ROOT / "scripts" / "sync_starter.py"
+    )
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -72,11 +74,17 @@ def test_packaged_starter_matches_the_project() -> None:
     expected, actual = sync.expected_files(), sync.actual_files()
     assert sorted(actual) == sorted(expected), "run: .venv/bin/python scripts/sync_starter.py"
     for name in expected:
-        assert actual[name] == expected[name], f"{name} is stale; run: .venv/bin/python scripts/sync_starter.py"
+        assert actual[name] == expected[name], (
+            f"{name} is stale; run: .venv/bin/python scripts/sync_starter.py"
+        )
 
 
 def test_starter_config_differs_from_the_project_only_in_corpus_location() -> None:
     starter = _sync_script().starter_config((ROOT / "config.yaml").read_text("utf-8"))
     project_lines = (ROOT / "config.yaml").read_text("utf-8").splitlines()
     changed = [line for line in starter.splitlines() if line not in project_lines]
-    assert [line.split("#")[0].strip() for line in changed] == ["", "path: corpus", "metadata: null"]
+    assert [line.split("#")[0].strip() for line in changed] == [
+        "",
+        "path: corpus",
+        "metadata: null",
+    ]

@@ -58,7 +58,11 @@ def test_history_is_newest_first_and_limited(tmp_path: Path) -> None:
         for day in range(10, 15):
             state.finish(state.start("daily", f"2025-03-{day}T22:00:00Z", 1, "x"), DONE)
         state.finish(state.start("other", "2025-03-20T22:00:00Z", 1, "x"), DONE)
-        assert [r.slot[:10] for r in state.history("daily", limit=3)] == ["2025-03-14", "2025-03-13", "2025-03-12"]
+        assert [r.slot[:10] for r in state.history("daily", limit=3)] == [
+            "2025-03-14",
+            "2025-03-13",
+            "2025-03-12",
+        ]
         assert state.history(None, limit=1)[0].brief == "other"
 
 

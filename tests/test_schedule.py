@@ -22,7 +22,7 @@ import yaml
 from fake_pipeline import FakeBuild, load_config
 from pydantic import ValidationError
 
-from briefgen import schedule
+from briefgen import foreground, schedule
 from briefgen.config import Schedule
 from briefgen.errors import ScheduleError
 from briefgen.runstate import RunState
@@ -73,7 +73,9 @@ class Run:
 
     def __call__(self, now: datetime) -> schedule.RunDueResult:
         self.lines.clear()
-        return run_due(self.cfg, now=now, echo=self.lines.append, build=self.build, refresh_index=self.refresh)
+        return run_due(
+            self.cfg, now=now, echo=self.lines.append, build=self.build, refresh_index=self.refresh
+        )
 
     @property
     def text(self) -> str:
@@ -145,22 +147,54 @@ def test_clock_going_back_never_rebuilds_an_older_slot(tmp_path: Path) -> None:
 
 DST_CASES = [
     # zone, cron, first instant (UTC), expected local run times over five days
-    ("America/New_York", "0 7 * * *", datetime(2025, 3, 7, 18, tzinfo=UTC),
-     ["03-08 07:00", "03-09 07:00", "03-10 07:00", "03-11 07:00", "03-12 07:00"]),
-    ("America/New_York", "30 2 * * *", datetime(2025, 3, 7, 18, tzinfo=UTC),   # 02:30 does not exist on 03-09
-     ["03-08 02:30", "03-09 03:00", "03-10 02:30", "03-11 02:30", "03-12 02:30"]),
-    ("Europe/Berlin", "0 7 * * *", datetime(2025, 3, 28, 12, tzinfo=UTC),
-     ["03-29 07:00", "03-30 07:00", "03-31 07:00", "04-01 07:00", "04-02 07:00"]),
-    ("Europe/Berlin", "30 2 * * *", datetime(2025, 3, 28, 12, tzinfo=UTC),      # spring forward 03-30
-     ["03-29 02:30", "03-30 03:00", "03-31 02:30", "04-01 02:30", "04-02 02:30"]),
-    ("America/New_York", "0 7 * * *", datetime(2025, 10, 31, 18, tzinfo=UTC),
-     ["11-01 07:00", "11-02 07:00", "11-03 07:00", "11-04 07:00", "11-05 07:00"]),
-    ("America/New_York", "30 1 * * *", datetime(2025, 10, 31, 18, tzinfo=UTC),  # 01:30 happens twice on 11-02
-     ["11-01 01:30", "11-02 01:30", "11-03 01:30", "11-04 01:30", "11-05 01:30"]),
-    ("Europe/Berlin", "0 7 * * *", datetime(2025, 10, 24, 12, tzinfo=UTC),
-     ["10-25 07:00", "10-26 07:00", "10-27 07:00", "10-28 07:00", "10-29 07:00"]),
-    ("Europe/Berlin", "30 2 * * *", datetime(2025, 10, 24, 12, tzinfo=UTC),     # 02:30 happens twice on 10-26
-     ["10-25 02:30", "10-26 02:30", "10-27 02:30", "10-28 02:30", "10-29 02:30"]),
+    (
+        "America/New_York",
+        "0 7 * * *",
+        datetime(2025, 3, 7, 18, tzinfo=UTC),
+        ["03-08 07:00", "03-09 07:00", "03-10 07:00", "03-11 07:00", "03-12 07:00"],
+    ),
+    (
+        "America/New_York",
+        "30 2 * * *",
+        datetime(2025, 3, 7, 18, tzinfo=UTC),  # 02:30 does not exist on 03-09
+        ["03-08 02:30", "03-09 03:00", "03-10 02:30", "03-11 02:30", "03-12 02:30"],
+    ),
+    (
+        "Europe/Berlin",
+        "0 7 * * *",
+        datetime(2025, 3, 28, 12, tzinfo=UTC),
+        ["03-29 07:00", "03-30 07:00", "03-31 07:00", "04-01 07:00", "04-02 07:00"],
+    ),
+    (
+        "Europe/Berlin",
+        "30 2 * * *",
+        datetime(2025, 3, 28, 12, tzinfo=UTC),  # spring forward 03-30
+        ["03-29 02:30", "03-30 03:00", "03-31 02:30", "04-01 02:30", "04-02 02:30"],
+    ),
+    (
+        "America/New_York",
+        "0 7 * * *",
+        datetime(2025, 10, 31, 18, tzinfo=UTC),
+        ["11-01 07:00", "11-02 07:00", "11-03 07:00", "11-04 07:00", "11-05 07:00"],
+    ),
+    (
+        "America/New_York",
+        "30 1 * * *",
+        datetime(2025, 10, 31, 18, tzinfo=UTC),  # 01:30 happens twice on 11-02
+        ["11-01 01:30", "11-02 01:30", "11-03 01:30", "11-04 01:30", "11-05 01:30"],
+    ),
+    (
+        "Europe/Berlin",
+        "0 7 * * *",
+        datetime(2025, 10, 24, 12, tzinfo=UTC),
+        ["10-25 07:00", "10-26 07:00", "10-27 07:00", "10-28 07:00", "10-29 07:00"],
+    ),
+    (
+        "Europe/Berlin",
+        "30 2 * * *",
+        datetime(2025, 10, 24, 12, tzinfo=UTC),  # 02:30 happens twice on 10-26
+        ["10-25 02:30", "10-26 02:30", "10-27 02:30", "10-28 02:30", "10-29 02:30"],
+    ),
 ]
 
 
@@ -176,7 +210,9 @@ def test_daily_run_across_dst_neither_skips_nor_doubles(
         now += timedelta(minutes=20)
     tz = ZoneInfo(zone)
     slots = [s for s, status, _ in statuses(run.cfg, "daily") if status == "done"]
-    local = [datetime.strptime(s, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).astimezone(tz) for s in slots]
+    local = [
+        datetime.strptime(s, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).astimezone(tz) for s in slots
+    ]
     assert [t.strftime("%m-%d %H:%M") for t in local] == expected
     assert len(run.build.calls) == 5
     # Dated folders follow the slot's date in the brief's zone, not UTC.
@@ -192,7 +228,9 @@ def test_failing_brief_is_isolated_retried_then_given_up(tmp_path: Path) -> None
     first = run(tokyo(2025, 3, 10, 7, 0))
     assert first.exit_code == 1
     assert first.built == [("good", "2025-03-09T22:00:00Z")]
-    assert [f[0] for f in first.failed] == ["bad"] and "unexpected end of template" in first.failed[0][2]
+    assert [f[0] for f in first.failed] == ["bad"] and "unexpected end of template" in first.failed[
+        0
+    ][2]
     assert "bad: FAILED (attempt 1 of 3, will retry" in run.text
     assert run(tokyo(2025, 3, 10, 7, 5)).exit_code == 1  # retry 1
     last = run(tokyo(2025, 3, 10, 7, 10))  # retry 2 = the last one allowed
@@ -201,9 +239,15 @@ def test_failing_brief_is_isolated_retried_then_given_up(tmp_path: Path) -> None
     assert after.exit_code == 0 and after.built == [] and "nothing due" in run.text
     assert run.build.built("bad") == [date(2025, 3, 10)] * 3
     assert run.build.built("good") == [date(2025, 3, 10)]
-    assert [s[1:] for s in statuses(run.cfg, "bad")] == [("failed", 1), ("failed", 2), ("gave-up", 3)]
+    assert [s[1:] for s in statuses(run.cfg, "bad")] == [
+        ("failed", 1),
+        ("failed", 2),
+        ("gave-up", 3),
+    ]
     with RunState(schedule.runs_db_path(run.cfg)) as state:
-        assert "unexpected end of template" in (state.slot_state("bad", "2025-03-09T22:00:00Z").error or "")
+        assert "unexpected end of template" in (
+            state.slot_state("bad", "2025-03-09T22:00:00Z").error or ""
+        )
 
 
 def test_failed_slot_succeeds_on_retry(tmp_path: Path) -> None:
@@ -219,8 +263,13 @@ def test_index_failure_fails_the_due_briefs(tmp_path: Path) -> None:
     def broken(cfg: Any, **kw: Any) -> None:
         raise OSError("disk full")
 
-    result = run_due(run.cfg, now=tokyo(2025, 3, 10, 7), echo=run.lines.append,
-                     build=run.build, refresh_index=broken)
+    result = run_due(
+        run.cfg,
+        now=tokyo(2025, 3, 10, 7),
+        echo=run.lines.append,
+        build=run.build,
+        refresh_index=broken,
+    )
     assert result.exit_code == 1 and run.build.calls == []
     assert "index refresh failed: OSError: disk full" in result.failed[0][2]
 
@@ -240,8 +289,16 @@ def test_index_is_refreshed_before_a_build_and_not_when_idle(tmp_path: Path) -> 
         order.append("build")
         return build(*a, **kw)
 
-    run_due(run.cfg, now=tokyo(2025, 3, 10, 7), echo=print, build=recording_build, refresh_index=refresh)
-    run_due(run.cfg, now=tokyo(2025, 3, 10, 7, 5), echo=print, build=recording_build, refresh_index=refresh)
+    run_due(
+        run.cfg, now=tokyo(2025, 3, 10, 7), echo=print, build=recording_build, refresh_index=refresh
+    )
+    run_due(
+        run.cfg,
+        now=tokyo(2025, 3, 10, 7, 5),
+        echo=print,
+        build=recording_build,
+        refresh_index=refresh,
+    )
     assert order == ["index", "build"]
 
 
@@ -254,7 +311,14 @@ def test_nothing_due_does_not_import_the_heavy_pipeline(tmp_path: Path) -> None:
         "heavy = [m for m in ('weasyprint', 'trafilatura', 'briefgen.build', 'briefgen.index') if m in sys.modules]; "
         "print('HEAVY', heavy); sys.exit(r.exit_code)"
     )
-    out = subprocess.run([sys.executable, "-c", code], env=_env(), capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        check=False,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stderr
     assert "HEAVY []" in out.stdout
 
@@ -269,7 +333,12 @@ def test_dated_outputs_latest_link_retention_and_previous(tmp_path: Path) -> Non
     (briefs / "notes").mkdir()  # not a dated folder: never touched by retention
     for day in (10, 11, 12, 13):
         assert run(tokyo(2025, 3, day, 7, 1)).exit_code == 0
-    assert sorted(p.name for p in briefs.iterdir()) == ["2025-03-12", "2025-03-13", "latest", "notes"]
+    assert sorted(p.name for p in briefs.iterdir()) == [
+        "2025-03-12",
+        "2025-03-13",
+        "latest",
+        "notes",
+    ]
     assert os.readlink(briefs / "latest") == "2025-03-13"
     assert (briefs / "latest" / "brief.md").read_text() == "# daily as of 2025-03-13\n"
     # What's new: each build is handed the previous run's brief.json.
@@ -287,8 +356,8 @@ def test_dated_outputs_latest_link_retention_and_previous(tmp_path: Path) -> Non
 
 
 def test_retention_never_deletes_latest_target(tmp_path: Path) -> None:
-    from briefgen.dated_output import point_latest, prune_dated
     from briefgen.cronslots import dated_name_regex
+    from briefgen.dated_output import point_latest, prune_dated
 
     for name in ("2025-03-01", "2025-03-02", "2025-03-03"):
         (tmp_path / name).mkdir()
@@ -311,7 +380,13 @@ def test_failed_or_killed_build_leaves_previous_brief_and_latest(tmp_path: Path)
         raise Killed
 
     with pytest.raises(Killed):
-        run_due(run.cfg, now=tokyo(2025, 3, 11, 7, 1), echo=print, build=dies_midway, refresh_index=run.refresh)
+        run_due(
+            run.cfg,
+            now=tokyo(2025, 3, 11, 7, 1),
+            echo=print,
+            build=dies_midway,
+            refresh_index=run.refresh,
+        )
     assert os.readlink(briefs / "latest") == "2025-03-10"
     assert (briefs / "latest" / "brief.md").read_bytes() == before
     assert not (briefs / "2025-03-11" / "brief.md").exists()
@@ -398,8 +473,10 @@ def test_two_run_due_processes_never_build_at_once(tmp_path: Path) -> None:
     log, started, release = tmp_path / "log", tmp_path / "started", tmp_path / "release"
     env = _env(FAKE_LOG=str(log), FAKE_STARTED=str(started), FAKE_RELEASE=str(release))
     cmd = [*BRIEFGEN, "run-due", "-c", str(config), "--now", "2025-03-10T07:05:00+09:00"]
-    procs = [subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-             for _ in range(2)]
+    procs = [
+        subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for _ in range(2)
+    ]
     try:
         # One of them builds and blocks; the other must finish without building.
         _wait_for(lambda: any(p.poll() is not None for p in procs), "the second run-due to exit")
@@ -437,7 +514,9 @@ def test_process_killed_mid_build_leaves_slot_not_done(tmp_path: Path) -> None:
     env = _env(FAKE_STARTED=str(started), FAKE_RELEASE=str(tmp_path / "never"))
     proc = subprocess.Popen(
         [*BRIEFGEN, "run-due", "-c", str(config), "--now", "2025-03-11T07:01:00+09:00"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     _wait_for(started.exists, "the build to start")
     proc.kill()
@@ -458,14 +537,22 @@ def test_schedule_finishes_the_brief_in_progress_on_sigterm(tmp_path: Path) -> N
     config = write_config(tmp_path, {"first": due_now, "second": due_now})
     log, started, release = tmp_path / "log", tmp_path / "started", tmp_path / "release"
     env = _env(FAKE_LOG=str(log), FAKE_STARTED=str(started), FAKE_RELEASE=str(release))
-    proc = subprocess.Popen([*BRIEFGEN, "schedule", "-c", str(config)],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [*BRIEFGEN, "schedule", "-c", str(config)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         _wait_for(started.exists, "the build to start")
         proc.send_signal(signal.SIGTERM)
         # The handler announces itself on stderr; only then release the build.
-        line = proc.stderr.readline()  # type: ignore[union-attr]
-        assert "stopping after the brief in progress" in line
+        for line in proc.stderr:  # type: ignore[union-attr]
+            if "stopping after the brief in progress" in line:
+                break
+        else:
+            raise AssertionError("schedule did not acknowledge SIGTERM (killed by it?)")
         release.touch()
         out, err = proc.communicate(timeout=WAIT_LIMIT_S)
     finally:
@@ -473,7 +560,9 @@ def test_schedule_finishes_the_brief_in_progress_on_sigterm(tmp_path: Path) -> N
             proc.kill()
     assert proc.returncode == 0, err
     assert [(e["event"], e.get("brief")) for e in _events(log)] == [
-        ("index", None), ("start", "first"), ("end", "first")
+        ("index", None),
+        ("start", "first"),
+        ("end", "first"),
     ]
     assert "left for the next run: second" in out
     assert (tmp_path / "briefs" / "first" / "latest" / "brief.md").exists()
@@ -491,23 +580,39 @@ def test_schedule_sleeps_until_slots_and_reloads_an_edited_config(tmp_path: Path
         clock[0] += timedelta(seconds=seconds)
         if clock[0] >= tokyo(2025, 3, 10, 7, 30) and len(build.calls) == 1:
             # Add a brief due at 07:45 while the scheduler is sleeping.
-            write_config(tmp_path, {"a": DAILY_TOKYO, "b": {"schedule": {"cron": "45 7 * * *", "timezone": "Asia/Tokyo"}}})
+            write_config(
+                tmp_path,
+                {
+                    "a": DAILY_TOKYO,
+                    "b": {"schedule": {"cron": "45 7 * * *", "timezone": "Asia/Tokyo"}},
+                },
+            )
             os.utime(config, ns=(time.time_ns() + 10**9, time.time_ns() + 10**9))
         return clock[0] >= tokyo(2025, 3, 10, 8)
 
-    code = run_forever(config, topic_files=[], echo=lines.append, build=build,
-                       refresh_index=lambda cfg, **kw: None, clock=lambda: clock[0], wait=wait, load=load_config)
+    code = run_forever(
+        config,
+        topic_files=[],
+        echo=lines.append,
+        build=build,
+        refresh_index=lambda cfg, **kw: None,
+        clock=lambda: clock[0],
+        wait=wait,
+        load=load_config,
+    )
     assert code == 0
     assert [c["brief"] for c in build.calls] == ["a", "b"]
     assert "briefgen schedule: config changed; reloaded" in lines
-    assert max(waits) <= schedule.MAX_SLEEP
+    assert max(waits) <= foreground.MAX_SLEEP
     assert waits[1] == 60  # first sleep after start-up catch-up: 2 minutes to go, capped at 60 s
 
 
 # -- the commands ----------------------------------------------------------------------------
 
 
-def test_cli_run_due_schedule_list_and_history(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_run_due_schedule_list_and_history(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from click.testing import CliRunner
 
     from briefgen.cli import cli
@@ -520,7 +625,10 @@ def test_cli_run_due_schedule_list_and_history(tmp_path: Path, monkeypatch: pyte
     assert first.exit_code == 0, first.output
     assert "daily: done" in first.output
     again = runner.invoke(cli, ["run-due", "-c", config, "--now", "2025-03-10T07:05:00+09:00"])
-    assert again.exit_code == 0 and "nothing due; next: daily at 2025-03-11 Tue 07:00 JST" in again.output
+    assert (
+        again.exit_code == 0
+        and "nothing due; next: daily at 2025-03-11 Tue 07:00 JST" in again.output
+    )
     naive = runner.invoke(cli, ["run-due", "-c", config, "--now", "2025-03-10T07:05:00"])
     assert naive.exit_code == 1 and "add an offset or Z" in naive.output
     assert "Traceback" not in naive.output
@@ -546,10 +654,17 @@ def test_real_build_sees_an_article_dropped_into_the_corpus(project: Path) -> No
     first = run_due(cfg, now=tokyo(2025, 3, 10, 7, 1), echo=lines.append)
     assert first.exit_code == 0, lines
     latest = project / "briefs" / "japan-daily" / "latest"
-    assert "Zephyrine" not in (latest / "brief.json").read_text(encoding="utf-8")
+    assert json.loads((latest / "brief.json").read_text(encoding="utf-8"))["new_since_previous"] is None
     (project / "seeds" / "999_zephyrine.txt").write_text(NEW_ARTICLE, encoding="utf-8")
     second = run_due(cfg, now=tokyo(2025, 3, 11, 7, 1), echo=lines.append)
     assert second.built == [("japan-daily", "2025-03-10T22:00:00Z")], lines
     assert os.readlink(latest) == "2025-03-11"
-    assert "Zephyrine" in (latest / "brief.json").read_text(encoding="utf-8")
+    record = json.loads((latest / "brief.json").read_text(encoding="utf-8"))
+    quoted = [q for sec in record["sections"] for q in sec["passages"] if "Zephyrine" in q["text"]]
+    assert quoted, "the new article should be quoted in the next brief"
+    # What's new: the new article's passages are marked new against the previous run.
+    assert {q["citation"] for q in quoted} <= set(record["new_since_previous"])
+    assert len(record["new_since_previous"]) < len(
+        [q for sec in record["sections"] for q in sec["passages"]]
+    )
     assert (latest / "brief.pdf").read_bytes().startswith(b"%PDF")

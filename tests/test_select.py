@@ -74,7 +74,7 @@ def test_analyzer_uses_the_index_tokenizer(cfg: LoadedConfig) -> None:
 def test_terms_match_inflections_hyphens_and_case() -> None:
     topic = Topic(title="t", terms={"tariffs": 3, "Japan-China": 2, "self-defense": 2, "U.S.": 1})
     [ev] = score_texts(topic, ["A tariff on JAPAN–CHINA trade; Self-Defense Forces; the U.S. envoy"])
-    assert dict((t.label, n) for t, n in ev.hits) == {
+    assert {t.label: n for t, n in ev.hits} == {
         "tariffs": 1, "Japan-China": 1, "self-defense": 1, "U.S.": 1}
     [none] = score_texts(topic, ["Japan and China; defense of self"])
     assert none.hits == ()  # a phrase needs its words next to each other

@@ -16,14 +16,17 @@ from pathlib import Path
 from briefgen.atomic import write_bytes_atomic
 from briefgen.errors import BriefgenError
 
+
 def starter_files() -> dict[str, bytes]:
     """Return every file of the starter project: path relative to the project -> content."""
     from briefgen.configload import config_json_schema, topic_json_schema
 
     files: dict[str, bytes] = {}
     _collect(resources.files(__package__).joinpath("project"), "", files)
-    for name, schema in (("config.schema.json", config_json_schema()),
-                         ("topic.schema.json", topic_json_schema())):
+    for name, schema in (
+        ("config.schema.json", config_json_schema()),
+        ("topic.schema.json", topic_json_schema()),
+    ):
         files[name] = (json.dumps(schema, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
     return dict(sorted(files.items()))
 
@@ -52,8 +55,10 @@ def init_project(target: Path, *, force: bool = False) -> list[Path]:
         existing = [target / name for name in files if (target / name).exists()]
         if existing:
             shown = ", ".join(str(p) for p in existing[:3]) + (" ..." if len(existing) > 3 else "")
-            raise BriefgenError(f"{shown}: already exists; nothing written "
-                                "(use --force to overwrite the starter files)")
+            raise BriefgenError(
+                f"{shown}: already exists; nothing written "
+                "(use --force to overwrite the starter files)"
+            )
     written = []
     try:
         for name, data in files.items():
@@ -62,12 +67,16 @@ def init_project(target: Path, *, force: bool = False) -> list[Path]:
             write_bytes_atomic(path, data)
             written.append(path)
     except OSError as exc:
-        raise BriefgenError(f"{exc.filename or target}: cannot write: {exc.strerror or exc}") from None
+        raise BriefgenError(
+            f"{exc.filename or target}: cannot write: {exc.strerror or exc}"
+        ) from None
     return written
 
 
 def next_steps(target: Path) -> str:
     """Return what to do after ``briefgen init``."""
     where = "" if Path(target) == Path(".") else f"cd {target} && "
-    return (f"next: put articles in {Path(target) / 'corpus'}, then "
-            f"`{where}briefgen validate && briefgen index && briefgen build`")
+    return (
+        f"next: put articles in {Path(target) / 'corpus'}, then "
+        f"`{where}briefgen validate && briefgen index && briefgen build`"
+    )

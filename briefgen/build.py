@@ -1,0 +1,160 @@
+"""Build a brief: the pipeline steps in order, outputs written atomically.
+
+1. find the brief in the config;   2. select each topic's passages from the index;
+3. assemble the Brief (plain data); 4. render every format in memory;
+5. write the files (each atomically, only after every format rendered).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from briefgen import __version__
+from briefgen.atomic import write_bytes_atomic
+from briefgen.brief import Brief, CorpusSummary, assemble_brief, read_previous
+from briefgen.config import BriefSpec, LoadedConfig, Topic
+from briefgen.errors import ConfigError, RenderError
+from briefgen.render import FORMATS, find_template_dirs, render_outputs
+
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}")
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """What a build wrote."""
+
+    files: list[Path]
+    brief: Brief
+
+
+def parse_formats(value: str | None) -> list[str] | None:
+    """Parse ``--format md,pdf`` (``None``: the brief's own formats)."""
+    if value is None:
+        return None
+    formats = [f.strip().lower() for f in value.split(",") if f.strip()]
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        raise ConfigError(
+            f"--format: unknown format {', '.join(unknown) or repr(value)} (choose from md, pdf, json)"
+        )
+    return list(dict.fromkeys(formats))
+
+
+def parse_as_of(value: str | None) -> dt.date | None:
+    """Parse ``--as-of YYYY-MM-DD``."""
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise ConfigError(f"--as-of: expected a date as YYYY-MM-DD, got {value!r}") from None
+
+
+def build_brief(
+    cfg: LoadedConfig,
+    brief_name: str | None = None,
+    *,
+    formats: list[str] | None = None,
+    out_dir: Path | None = None,
+    as_of: dt.date | None = None,
+    previous: Path | None = None,
+) -> BuildResult:
+    """Build one brief (default: the config's default brief) and write its files."""
+    name, spec = find_brief(cfg, brief_name)
+    day = as_of or dt.date.today()
+    # With --as-of the timestamp is derived from it, so identical inputs give identical files.
+    generated_at = (
+        f"{as_of.isoformat()}T00:00:00Z"
+        if as_of
+        else dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    )
+    selections, corpus = select_sections(cfg, spec, day)
+    brief = assemble_brief(
+        name, spec, cfg.topics, selections, corpus,
+        date=day, as_of=as_of, generated_at=generated_at, version=__version__,
+        previous=read_previous(previous),
+    )
+    wanted = formats or list(spec.formats)
+    outputs = render_outputs(brief, wanted, find_template_dirs(cfg.root, spec.template_dir))
+    target = out_dir or output_dir(cfg, name, spec, day)
+    return BuildResult(write_outputs(name, target, outputs), brief)
+
+
+def find_brief(cfg: LoadedConfig, brief_name: str | None) -> tuple[str, BriefSpec]:
+    """Return the named brief, or the default one."""
+    briefs = cfg.config.briefs
+    if not briefs:
+        raise ConfigError(f"{cfg.path}: briefs: no brief is defined")
+    name = brief_name or cfg.config.default_brief or next(iter(briefs))
+    if name not in briefs:
+        raise ConfigError(
+            f"{cfg.path}: no brief named {name!r} (defined: {', '.join(sorted(briefs))})"
+        )
+    spec = briefs[name]
+    missing = [key for key in spec.topics if key not in cfg.topics]
+    if missing:
+        raise ConfigError(f"{cfg.path}: briefs.{name}.topics: unknown topic {', '.join(missing)}")
+    return name, spec
+
+
+def select_sections(
+    cfg: LoadedConfig, spec: BriefSpec, day: dt.date
+) -> tuple[list, CorpusSummary]:  # type: ignore[type-arg]
+    """Select every topic's passages and describe the corpus, with one open index."""
+    from briefgen.index import open_index
+    from briefgen.select import select_passages
+
+    with open_index(cfg) as index:
+        selections = [
+            select_passages(topic_for_brief(cfg.topics[key], spec), index, key=key, as_of=day)
+            for key in spec.topics
+        ]
+        dates = sorted(
+            s.meta.date[:10] for s in index.sources() if s.meta.date and _ISO_DAY.match(s.meta.date)
+        )
+        corpus = CorpusSummary(
+            source_count=len(index.sources()),
+            dated_count=len(dates),
+            date_from=dates[0] if dates else None,
+            date_to=dates[-1] if dates else None,
+            snapshot_hash=index.snapshot_hash(),
+        )
+    return selections, corpus
+
+
+def topic_for_brief(topic: Topic, spec: BriefSpec) -> Topic:
+    """Apply the brief's date window to a topic (the narrower window wins)."""
+    if spec.within_days is None:
+        return topic
+    days = min(spec.within_days, topic.within_days or spec.within_days)
+    return topic.model_copy(update={"within_days": days})
+
+
+def output_dir(cfg: LoadedConfig, name: str, spec: BriefSpec, day: dt.date) -> Path:
+    """Return ``<output.dir>/<brief.output pattern>`` with {brief} and {date} filled in."""
+    try:
+        folder = spec.output.format(brief=name, date=day.isoformat())
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ConfigError(
+            f"{cfg.path}: briefs.{name}.output: bad pattern {spec.output!r} "
+            f"(only {{brief}} and {{date}} are filled in): {exc}"
+        ) from None
+    return cfg.resolve(cfg.config.output.dir) / folder
+
+
+def write_outputs(name: str, folder: Path, outputs: dict[str, bytes]) -> list[Path]:
+    """Write each rendered file atomically; an existing file is replaced whole or not at all."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        files = []
+        for fmt in ("md", "pdf", "json"):
+            if fmt in outputs:
+                path = folder / f"brief.{fmt}"
+                write_bytes_atomic(path, outputs[fmt])
+                files.append(path)
+    except OSError as exc:
+        raise RenderError(f"brief {name}: cannot write to {folder}: {exc.strerror or exc}") from exc
+    return files
