@@ -155,7 +155,9 @@ def run_due(
     """
     now = now or datetime.now(UTC)
     if now.utcoffset() is None:
-        raise ScheduleError("run_due needs an aware `now` (with a time zone), e.g. datetime.now(UTC)")
+        raise ScheduleError(
+            "run_due needs an aware `now` (with a time zone), e.g. datetime.now(UTC)"
+        )
     result = RunDueResult()
     scheduled = {n: s for n, s in cfg.config.briefs.items() if s.schedule is not None}
     if not scheduled:

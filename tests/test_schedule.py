@@ -654,7 +654,10 @@ def test_real_build_sees_an_article_dropped_into_the_corpus(project: Path) -> No
     first = run_due(cfg, now=tokyo(2025, 3, 10, 7, 1), echo=lines.append)
     assert first.exit_code == 0, lines
     latest = project / "briefs" / "japan-daily" / "latest"
-    assert json.loads((latest / "brief.json").read_text(encoding="utf-8"))["new_since_previous"] is None
+    assert (
+        json.loads((latest / "brief.json").read_text(encoding="utf-8"))["new_since_previous"]
+        is None
+    )
     (project / "seeds" / "999_zephyrine.txt").write_text(NEW_ARTICLE, encoding="utf-8")
     second = run_due(cfg, now=tokyo(2025, 3, 11, 7, 1), echo=lines.append)
     assert second.built == [("japan-daily", "2025-03-10T22:00:00Z")], lines
