@@ -4,7 +4,7 @@ PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 SYSDEPS := .briefgen-sysdeps
 
-.PHONY: brief test index bench eval fuzz golden lint clean sysdeps
+.PHONY: brief test index bench eval fuzz golden starter lint clean sysdeps
 
 $(SYSDEPS): scripts/system-deps.sh
 	bash scripts/system-deps.sh
@@ -32,6 +32,10 @@ fuzz: $(STAMP)
 
 golden: $(STAMP)
 	BRIEFGEN_REGENERATE_GOLDEN=1 $(PY) -m pytest -q tests/test_golden.py
+
+starter: $(STAMP)
+	$(PY) scripts/sync_starter.py
+	$(PY) scripts/config_docs.py
 
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[test,bench]'

@@ -241,3 +241,10 @@ def _run_render_engineers(ctx: Context, sec: Section, script: Path, hb_note: str
     sec.details.append(f"Debian's libharfbuzz-subset0: {hb_note}.")
     sec.details.append("```\n" + res.stdout.strip()[-3000:] + "\n```")
     return sec
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "select-worker":
+        print(json.dumps(select_worker(Path(sys.argv[2]), int(sys.argv[3]))))
+    else:
+        sys.exit("usage: bench_select.py select-worker CONFIG REPS")

@@ -29,6 +29,7 @@ from briefgen.models import Document, Passage, Source, SourceMeta
 
 if TYPE_CHECKING:
     from briefgen.config import LoadedConfig
+    from briefgen.indexer import IndexSummary, update_index  # noqa: F401  (re-exported)
 
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_MS = 5000
@@ -313,9 +314,14 @@ class Index:
         try:
             rows = self._con.execute(sql, params).fetchall()
         except sqlite3.OperationalError as exc:
-            if "fts5" in str(exc) or "syntax" in str(exc) or "no such column" in str(exc):
-                raise IndexError_(f"{self.path}: bad search expression {match!r}: {exc}") from exc
-            raise index_error(self.path, exc) from exc
+            text = str(exc)
+            if any(word in text for word in ("locked", "busy", "disk", "I/O", "malformed")):
+                raise index_error(self.path, exc) from exc
+            # Anything else is FTS5 refusing the MATCH expression (syntax, unknown column…).
+            raise IndexError_(
+                f"bad search expression {match!r} ({text}); see the FTS5 query syntax: "
+                "words, \"exact phrases\", OR, NOT, NEAR(…)"
+            ) from exc
         return [(_passage(row, 0), _source(row, 7), float(row[-1])) for row in rows]
 
     def source(self, doc_id: str) -> Source | None:
@@ -404,6 +410,14 @@ def open_index(cfg: LoadedConfig) -> Index:
     return Index(con, path)
 
 
-from briefgen.indexer import IndexSummary, update_index  # noqa: E402  (re-exported API)
+def __getattr__(name: str) -> Any:
+    """Re-export ``update_index`` and ``IndexSummary``, which live in ``briefgen.indexer``."""
+    # Lazily, because briefgen.indexer imports this module.
+    if name in ("update_index", "IndexSummary"):
+        from briefgen import indexer
+
+        return getattr(indexer, name)
+    raise AttributeError(f"module 'briefgen.index' has no attribute {name!r}")
+
 
 __all__ = ["Index", "IndexSummary", "open_index", "update_index", "SCHEMA_VERSION"]

@@ -14,7 +14,7 @@ import xml.etree.ElementTree as etree
 
 import markdown
 from markdown.extensions import Extension, footnotes
-from markdown.extensions.toc import stashedHTML2text, unescape
+from markdown.extensions.toc import render_inner_html, strip_tags
 from markdown.treeprocessors import Treeprocessor
 
 _BLOCKS = {"p", "li", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6", "dd", "dt"}
@@ -73,8 +73,7 @@ class PrintLayout(Treeprocessor):
 
     def _text(self, el: etree.Element) -> str:
         """Return an element's text as a reader sees it (stashed entities resolved)."""
-        raw = unescape(stashedHTML2text("".join(el.itertext()), self.md))
-        return html.unescape(raw)
+        return html.unescape(strip_tags(render_inner_html(el, self.md)))
 
     def _inline_footnotes(self, root: etree.Element) -> None:
         """Replace each footnote call with the note itself, as a span CSS floats to the page foot."""

@@ -55,7 +55,8 @@ def test_escaped_text_renders_as_itself(text: str) -> None:
     md = new_markdown()
     collapsed = squash(text)
     out = md.convert(escape_markdown(text, md))
-    assert out == (f"<p>{html.escape(collapsed, quote=False)}</p>" if collapsed else "")
+    inner = re.sub(r'^<header class="title-block">\n?|\n?</header>$', "", out)
+    assert inner == (f"<p>{html.escape(collapsed, quote=False)}</p>" if collapsed else "")
 
 
 @pytest.mark.parametrize("hostile", HOSTILE)
@@ -63,8 +64,8 @@ def test_hostile_passage_is_one_plain_paragraph(hostile: str) -> None:
     md = new_markdown()
     out = md.convert(escape_markdown(hostile, md))
     tags = parse(out)
-    assert [t for t, _ in tags.tags] == ["p"]
-    assert "".join(tags.text) == hostile
+    assert [t for t, _ in tags.tags] == ["header", "p"]
+    assert "".join(tags.text).strip() == hostile
 
 
 # --- Templates: sandbox and error reporting -------------------------------------------------
@@ -101,7 +102,7 @@ def test_sandbox_blocks_python_internals(tmp_path: Path) -> None:
 
 def test_brief_template_folder_wins_over_the_project_one(tmp_path: Path) -> None:
     folder = template_copy(tmp_path, md_template="Own template for {{ brief.title }}.\n")
-    assert render_markdown(make_brief(), [folder, TEMPLATES]) == "Own template for Test Brief\\.\n"
+    assert render_markdown(make_brief(), [folder, TEMPLATES]) == "Own template for Test Brief.\n"
 
 
 # --- Markdown and HTML ------------------------------------------------------------------------
@@ -185,18 +186,15 @@ def test_pdf_text_has_every_quote_unhyphenated(pages: list[str]) -> None:
 
 def test_each_footnote_is_on_the_page_of_its_call(pages: list[str]) -> None:
     brief = make_brief(hostile=True, long=True)
-    checked = 0
-    for section in brief.sections:
-        for quote in section.quotes:
-            c = quote.citation
-            if quote.repeat_of:
-                continue
-            end = squash(c.text)[-40:] + "”" + str(c.number)  # the quote's end, then its call
-            call_pages = [i for i, t in enumerate(pages) if end in t]
-            assert len(call_pages) == 1, (c.number, call_pages)
-            assert f"{c.number}. {squash(c.note)}" in pages[call_pages[0]], (c.number, call_pages)
-            checked += 1
-    assert checked >= 20
+    calls = 0
+    for c in brief.citations:
+        end = squash(c.text)[-40:] + "”" + str(c.number)  # the quote's end, then its call
+        call_pages = [i for i, t in enumerate(pages) if end in t]
+        assert call_pages, c.number
+        for i in call_pages:  # a passage cited in key points and a section has a note on each page
+            assert f"{c.number}. {squash(c.note)}" in pages[i], (c.number, i)
+            calls += 1
+    assert calls >= 25
     assert len(pages) >= 4  # enough pages for breaks to matter
 
 

@@ -1,0 +1,469 @@
+"""The SQLite FTS5 index: incremental updates, crash safety, queries and ``briefgen index``."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from briefgen import corpus
+from briefgen.cli import cli
+from briefgen.config import Config, LoadedConfig
+from briefgen.errors import CorpusError, IndexError_
+from briefgen.index import SCHEMA_VERSION, open_index, update_index
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def article(topic: str, n: int = 3) -> str:
+    """Return a plain-text article of ``n`` paragraphs that cleaning keeps."""
+    paragraphs = [
+        f"The government said on Monday that {topic} talks would continue next week, "
+        f"according to officials familiar with the matter. Paragraph {i} adds detail on {topic}."
+        for i in range(1, n + 1)
+    ]
+    return "\n\n".join(paragraphs) + "\n"
+
+
+def make_cfg(root: Path, corpus_path: str = "corpus", **corpus_settings: object) -> LoadedConfig:
+    """Return a config for a corpus under ``root`` (no metadata file, no topics)."""
+    data = {"corpus": {"path": corpus_path, "metadata": None, **corpus_settings}, "topic_files": []}
+    return LoadedConfig(config=Config.model_validate(data), path=root / "config.yaml", root=root, topics={})
+
+
+@pytest.fixture
+def txt_corpus(tmp_path: Path) -> LoadedConfig:
+    """A folder corpus of three plain-text articles."""
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    for name, topic in (("alpha", "tariff"), ("beta", "alliance"), ("gamma", "semiconductor")):
+        (folder / f"{name}.txt").write_text(article(topic), encoding="utf-8")
+    return make_cfg(tmp_path)
+
+
+def count_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record the file names ``corpus.read_raw`` is asked to read."""
+    calls: list[str] = []
+    real = corpus.read_raw
+
+    def spy(path: Path, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        calls.append(Path(path).name)
+        return real(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(corpus, "read_raw", spy)
+    return calls
+
+
+def count_cleans(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record the doc_ids ``corpus.make_document`` cleans."""
+    calls: list[str] = []
+    real = corpus.make_document
+
+    def spy(**kwargs: object):  # type: ignore[no-untyped-def]
+        calls.append(str(kwargs["doc_id"]))
+        return real(**kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(corpus, "make_document", spy)
+    return calls
+
+
+def search_ids(cfg: LoadedConfig, match: str) -> set[str]:
+    with open_index(cfg) as ix:
+        return {p.doc_id for p, _, _ in ix.search(match, limit=100)}
+
+
+# --- incremental updates ------------------------------------------------------------------
+
+
+def test_counts_for_add_update_unchanged_remove(txt_corpus: LoadedConfig) -> None:
+    first = update_index(txt_corpus, progress=False)
+    assert (first.added, first.updated, first.unchanged, first.removed) == (3, 0, 0, 0)
+    assert first.passages == first.passages_total == 9
+    assert first.documents_total == 3 and not first.skipped
+
+    folder = txt_corpus.root / "corpus"
+    (folder / "alpha.txt").write_text(article("tariff", 4), encoding="utf-8")
+    (folder / "gamma.txt").unlink()
+    (folder / "delta.txt").write_text(article("soybeans"), encoding="utf-8")
+    second = update_index(txt_corpus, progress=False)
+    assert (second.added, second.updated, second.unchanged, second.removed) == (1, 1, 1, 1)
+    assert second.passages == 4 + 3
+    assert second.documents_total == 3 and second.passages_total == 4 + 3 + 3
+
+
+def test_unchanged_files_are_not_read(txt_corpus: LoadedConfig, monkeypatch: pytest.MonkeyPatch) -> None:
+    update_index(txt_corpus, progress=False)
+    reads = count_reads(monkeypatch)
+    (txt_corpus.root / "corpus" / "beta.txt").write_text(article("deterrence"), encoding="utf-8")
+    summary = update_index(txt_corpus, progress=False)
+    assert reads == ["beta.txt"]
+    assert (summary.updated, summary.unchanged) == (1, 2)
+
+
+def test_touched_but_identical_file_is_unchanged(txt_corpus: LoadedConfig, monkeypatch: pytest.MonkeyPatch) -> None:
+    update_index(txt_corpus, progress=False)
+    path = txt_corpus.root / "corpus" / "alpha.txt"
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))
+    reads = count_reads(monkeypatch)
+    summary = update_index(txt_corpus, progress=False)
+    assert reads == []
+    assert (summary.added, summary.updated, summary.unchanged) == (0, 0, 3)
+    # The new mtime was recorded: the next run does not even hash the file.
+    hashed: list[Path] = []
+    import briefgen.indexer as indexer
+
+    monkeypatch.setattr(indexer, "file_sha256", lambda p: hashed.append(p) or "")
+    update_index(txt_corpus, progress=False)
+    assert hashed == []
+
+
+def test_deleted_file_disappears_from_search(txt_corpus: LoadedConfig) -> None:
+    update_index(txt_corpus, progress=False)
+    assert search_ids(txt_corpus, "semiconductor") == {"gamma"}
+    (txt_corpus.root / "corpus" / "gamma.txt").unlink()
+    summary = update_index(txt_corpus, progress=False)
+    assert summary.removed == 1
+    assert search_ids(txt_corpus, "semiconductor") == set()
+    with open_index(txt_corpus) as ix:
+        assert ix.source("gamma") is None and ix.passages("gamma") == []
+
+
+def write_jsonl(path: Path, records: list[dict[str, object]]) -> None:
+    with gzip.open(path, "wt", encoding="utf-8") as fh:
+        for record in records:
+            fh.write(json.dumps(record) + "\n")
+
+
+def test_jsonl_is_incremental_per_record(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    records: list[dict[str, object]] = [
+        {"id": f"r{i}", "title": f"Story {i}", "date": "2024-05-0" + str(i % 9 + 1),
+         "text": article(f"topic{i}")}
+        for i in range(8)
+    ]
+    path = tmp_path / "news.jsonl.gz"
+    write_jsonl(path, records)
+    cfg = make_cfg(tmp_path, "news.jsonl.gz")
+    assert update_index(cfg, progress=False).added == 8
+
+    records[2]["text"] = article("reactor")  # changed text
+    records[5]["title"] = "A corrected headline"  # changed metadata only
+    del records[7]  # removed
+    records.append({"id": "r99", "text": article("newcomer")})  # added
+    write_jsonl(path, records)
+    cleaned = count_cleans(monkeypatch)
+    summary = update_index(cfg, progress=False)
+    assert (summary.added, summary.updated, summary.unchanged, summary.removed) == (1, 2, 5, 1)
+    assert sorted(cleaned) == ["r2", "r5", "r99"]  # unchanged records are not cleaned again
+    assert search_ids(cfg, "reactor") == {"r2"} and search_ids(cfg, "topic7") == set()
+    with open_index(cfg) as ix:
+        assert ix.source("r5").meta.title == "A corrected headline"  # type: ignore[union-attr]
+
+
+def test_doc_id_clash_renames_existing_document(tmp_path: Path) -> None:
+    (tmp_path / "corpus" / "a").mkdir(parents=True)
+    (tmp_path / "corpus" / "a" / "story.txt").write_text(article("tariff"), encoding="utf-8")
+    cfg = make_cfg(tmp_path)
+    update_index(cfg, progress=False)
+    assert search_ids(cfg, "tariff") == {"story"}
+    (tmp_path / "corpus" / "b").mkdir()
+    (tmp_path / "corpus" / "b" / "story.txt").write_text(article("alliance"), encoding="utf-8")
+    update_index(cfg, progress=False)
+    assert search_ids(cfg, "tariff") == {"a/story"} and search_ids(cfg, "alliance") == {"b/story"}
+
+
+# --- bad input and errors -----------------------------------------------------------------
+
+
+def test_bad_files_are_skipped_and_reported_again_while_unchanged(txt_corpus: LoadedConfig) -> None:
+    folder = txt_corpus.root / "corpus"
+    (folder / "image.txt").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)
+    (folder / "empty.txt").write_bytes(b"")
+    warnings: list[str] = []
+    summary = update_index(txt_corpus, progress=False, warn=warnings.append)
+    assert summary.added == 3 and len(summary.skipped) == 2 and len(warnings) == 2
+    assert any("image.txt" in w for w in warnings) and any("empty.txt" in w for w in warnings)
+    again = update_index(txt_corpus, progress=False)
+    assert again.skipped == summary.skipped  # --strict keeps failing while the file is there
+    assert "skipped:" in again.format() and "image.txt" in again.format()
+
+
+def test_file_over_size_cap_is_skipped(tmp_path: Path) -> None:
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "big.txt").write_text(article("tariff", 40), encoding="utf-8")
+    (tmp_path / "corpus" / "small.txt").write_text(article("alliance"), encoding="utf-8")
+    summary = update_index(make_cfg(tmp_path, max_file_mb=0.001), progress=False)
+    assert summary.added == 1 and "big.txt" in summary.skipped[0]
+
+
+def test_missing_corpus_folder_is_a_corpus_error(tmp_path: Path) -> None:
+    with pytest.raises(CorpusError, match="does not exist"):
+        update_index(make_cfg(tmp_path, "nowhere"), progress=False)
+
+
+def test_open_index_without_index_says_to_run_index(txt_corpus: LoadedConfig) -> None:
+    with pytest.raises(IndexError_, match="briefgen index"):
+        open_index(txt_corpus)
+
+
+def test_unwritable_index_folder_is_an_index_error(txt_corpus: LoadedConfig, tmp_path: Path) -> None:
+    (tmp_path / "blocker").write_text("a file where the index folder should be")
+    cfg = LoadedConfig(
+        config=txt_corpus.config.model_copy(
+            update={"index": txt_corpus.config.index.model_copy(update={"path": "blocker/index.sqlite"})}
+        ),
+        path=txt_corpus.path, root=txt_corpus.root, topics={},
+    )
+    with pytest.raises(IndexError_, match="blocker"):
+        update_index(cfg, progress=False)
+
+
+def test_concurrent_update_is_refused(txt_corpus: LoadedConfig) -> None:
+    import fcntl
+
+    update_index(txt_corpus, progress=False)
+    lock = txt_corpus.root / ".briefgen" / "index.sqlite.lock"
+    with open(lock, "a+b") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        with pytest.raises(IndexError_, match="another `briefgen index`"):
+            update_index(txt_corpus, progress=False)
+
+
+def test_index_of_another_schema_version_is_rebuilt(txt_corpus: LoadedConfig) -> None:
+    update_index(txt_corpus, progress=False)
+    db = txt_corpus.root / ".briefgen" / "index.sqlite"
+    con = sqlite3.connect(db)
+    con.execute(f"PRAGMA user_version={SCHEMA_VERSION + 7}")
+    con.close()
+    with pytest.raises(IndexError_, match="schema version"):
+        open_index(txt_corpus)
+    summary = update_index(txt_corpus, progress=False)
+    assert summary.added == 3 and "rebuilt" in summary.format()
+    assert search_ids(txt_corpus, "tariff") == {"alpha"}
+
+
+# --- crash safety ---------------------------------------------------------------------------
+
+CRASH_SCRIPT = """
+import os, sys, time
+from pathlib import Path
+import briefgen.indexer as indexer
+from briefgen.index import IndexWriter
+from briefgen.config import Config, LoadedConfig
+
+indexer.BATCH_DOCS = 10                    # many small batches
+signal_file = Path(sys.argv[2])
+real_commit = IndexWriter.commit
+commits = []
+
+def commit_then_pause(self):
+    real_commit(self)
+    commits.append(1)
+    if len(commits) == 3:                  # planning commit, then two document batches
+        signal_file.write_text("committed")
+        time.sleep(600)                    # wait here to be killed
+
+IndexWriter.commit = commit_then_pause
+root = Path(sys.argv[1])
+cfg = LoadedConfig(config=Config.model_validate({"corpus": {"path": "corpus", "metadata": None},
+                   "topic_files": []}), path=root / "config.yaml", root=root, topics={})
+indexer.update_index(cfg, progress=False)
+"""
+
+
+def test_kill_9_mid_index_leaves_a_consistent_index(tmp_path: Path) -> None:
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    for i in range(60):
+        (folder / f"doc{i:03d}.txt").write_text(article(f"subject{i}"), encoding="utf-8")
+    cfg = make_cfg(tmp_path)
+    signal_file = tmp_path / "paused"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CRASH_SCRIPT, str(tmp_path), str(signal_file)],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    try:
+        deadline = time.monotonic() + 120  # a hang guard, not a timing assumption
+        while not signal_file.exists():
+            assert proc.poll() is None, "the indexing subprocess ended before pausing"
+            assert time.monotonic() < deadline, "the indexing subprocess never paused"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait()
+
+    db = tmp_path / ".briefgen" / "index.sqlite"
+    con = sqlite3.connect(db)
+    assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    con.execute("INSERT INTO passages_fts(passages_fts) VALUES ('integrity-check')")
+    docs = con.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+    assert docs == 20  # exactly the two committed batches, no half-written document
+    orphans = con.execute(
+        "SELECT COUNT(*) FROM passages WHERE doc NOT IN (SELECT id FROM documents)"
+    ).fetchone()[0]
+    assert orphans == 0
+    assert con.execute("SELECT COUNT(*) FROM passages").fetchone()[0] == 3 * docs
+    con.close()
+    with open_index(cfg) as ix:
+        assert len(ix.search("subject0", limit=5)) == 3  # the previous index is usable
+
+    summary = update_index(cfg, progress=False)
+    assert (summary.added, summary.documents_total, summary.passages_total) == (40, 60, 180)
+    assert summary.unchanged == 20
+
+
+# --- queries ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def seeds_cfg(tmp_path: Path) -> LoadedConfig:
+    shutil.copytree(ROOT / "seeds", tmp_path / "seeds")
+    data = {"corpus": {"path": "seeds", "metadata": "seeds/corpus.yaml"}, "topic_files": []}
+    cfg = LoadedConfig(config=Config.model_validate(data), path=tmp_path / "config.yaml",
+                       root=tmp_path, topics={})
+    update_index(cfg, progress=False)
+    return cfg
+
+
+def test_search_finds_takaichi_in_the_seeds(seeds_cfg: LoadedConfig) -> None:
+    with open_index(seeds_cfg) as ix:
+        hits = ix.search("Takaichi", limit=200)
+        assert {p.doc_id for p, _, _ in hits} == {s.doc_id for s in ix.sources()}
+        assert len(ix.sources()) == 5
+        for passage, source, _ in hits:
+            assert "takaichi" in passage.text.lower()
+            assert source.source_path.startswith("seeds/")
+            assert passage in ix.passages(passage.doc_id)
+
+
+def test_search_stems_folds_diacritics_and_matches_phrases(seeds_cfg: LoadedConfig, tmp_path: Path) -> None:
+    root = tmp_path / "other"  # tmp_path already holds the seeds' project
+    (root / "corpus").mkdir(parents=True)
+    (root / "corpus" / "talks.txt").write_text(
+        "Negotiators were negotiating in Tōkyō about tariffs on steel.\n", encoding="utf-8")
+    cfg = make_cfg(root)
+    update_index(cfg, progress=False)
+    assert search_ids(cfg, "negotiated") == {"talks"}  # porter stemming
+    assert search_ids(cfg, "tokyo") == {"talks"}  # diacritics removed
+    assert search_ids(cfg, '"steel tariffs"') == set() and search_ids(cfg, '"tariffs on steel"') == {"talks"}
+    with open_index(seeds_cfg) as ix:
+        hits = ix.search('"Prime Minister"', limit=50)
+        assert hits
+        for passage, _, _ in hits:
+            assert "prime minister" in " ".join(passage.text.lower().split())
+        with pytest.raises(IndexError_, match="bad search expression"):
+            ix.search('"unbalanced', limit=5)
+
+
+def test_bm25_prefers_denser_matches(tmp_path: Path) -> None:
+    (tmp_path / "corpus").mkdir()
+    texts = {
+        "dense": "Soybean exports rose. Soybean prices and soybean futures moved as soybean demand grew.",
+        "sparse": "Officials discussed many subjects today, soybean among them, alongside steel and cars and "
+                  "the wider question of how the economy would fare over the coming months of the year.",
+        "none": "The parliament adjourned without a vote on the budget after a long debate.",
+    }
+    for name, text in texts.items():
+        (tmp_path / "corpus" / f"{name}.txt").write_text(text + "\n", encoding="utf-8")
+    cfg = make_cfg(tmp_path)
+    update_index(cfg, progress=False)
+    with open_index(cfg) as ix:
+        hits = ix.search("soybean", limit=10)
+    assert [p.doc_id for p, _, _ in hits] == ["dense", "sparse"]
+    assert hits[0][2] > hits[1][2] > 0
+
+
+def test_search_date_window_and_snapshot_hash(tmp_path: Path) -> None:
+    records = [
+        {"id": "old", "date": "2020-01-15", "text": article("tariff")},
+        {"id": "new", "date": "2024-03-01T09:00:00Z", "text": article("tariff")},
+        {"id": "undated", "text": article("tariff")},
+    ]
+    write_jsonl(tmp_path / "news.jsonl.gz", records)
+    cfg = make_cfg(tmp_path, "news.jsonl.gz")
+    update_index(cfg, progress=False)
+    with open_index(cfg) as ix:
+        def ids(**window: str) -> set[str]:
+            return {p.doc_id for p, _, _ in ix.search("tariff", limit=50, **window)}
+
+        assert ids() == {"old", "new", "undated"}
+        assert ids(date_from="2024-01-01") == {"new"}
+        assert ids(date_to="2023-12-31") == {"old"}
+        assert ids(date_from="2024-03-01", date_to="2024-03-01") == {"new"}
+        before = ix.snapshot_hash()
+    records[0]["text"] = article("alliance")
+    write_jsonl(tmp_path / "news.jsonl.gz", records)
+    update_index(cfg, progress=False)
+    with open_index(cfg) as ix:
+        assert ix.snapshot_hash() != before and len(ix.snapshot_hash()) == 64
+
+
+# --- the command line -----------------------------------------------------------------------
+
+
+def write_config(root: Path, corpus_path: str = "corpus") -> Path:
+    path = root / "config.yaml"
+    path.write_text(
+        f"corpus:\n  path: {corpus_path}\n  metadata: null\nindex:\n  path: .briefgen/index.sqlite\n"
+        "topic_files: []\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_cli_index_prints_summary_and_strict_fails_on_skips(txt_corpus: LoadedConfig) -> None:
+    config = write_config(txt_corpus.root)
+    runner = CliRunner()
+    result = runner.invoke(cli, ["index", "-c", str(config)])
+    assert result.exit_code == 0, result.output
+    assert "documents: 3 added, 0 updated, 0 unchanged, 0 removed, 0 skipped" in result.output
+    assert "passages: 9 written" in result.output
+
+    (txt_corpus.root / "corpus" / "empty.txt").write_bytes(b"")
+    result = runner.invoke(cli, ["index", "-c", str(config), "--strict"])
+    assert result.exit_code == 1
+    assert "3 unchanged" in result.output and "empty.txt" in result.output
+
+
+def test_cli_missing_corpus_is_one_line_error(tmp_path: Path) -> None:
+    config = write_config(tmp_path, "nowhere")
+    result = CliRunner().invoke(cli, ["index", "-c", str(config)])
+    assert result.exit_code == 1
+    assert "nowhere" in result.output and "Traceback" not in result.output
+
+
+# --- scale (skipped without ../shared/data) --------------------------------------------------
+
+
+def test_large_jsonl_streams_through_workers(shared_data: Path, tmp_path: Path) -> None:
+    lines = []
+    with gzip.open(shared_data / "reuters_financial.jsonl.gz", "rt", encoding="utf-8") as fh:
+        for line in fh:
+            lines.append(line)
+            if len(lines) == 1500:
+                break
+    (tmp_path / "reuters.jsonl.gz").write_bytes(gzip.compress("".join(lines).encode(), 1))
+    cfg = make_cfg(tmp_path, "reuters.jsonl.gz")
+    import briefgen.indexer as indexer
+
+    parallel = indexer.PARALLEL_MIN_BYTES
+    indexer.PARALLEL_MIN_BYTES = 0  # force the worker processes on this small sample
+    try:
+        summary = update_index(cfg, progress=False)
+    finally:
+        indexer.PARALLEL_MIN_BYTES = parallel
+    assert summary.added + len(summary.skipped) == 1500
+    assert summary.passages_total > summary.added
+    assert update_index(cfg, progress=False).unchanged == summary.added
+
+
