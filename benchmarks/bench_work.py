@@ -171,32 +171,44 @@ def read_lines(path: Path) -> list[str]:
 # --------------------------------------------------------------------------- profiles
 
 
-def profile_command(args: list[str], name: str, *, top: int = 18) -> str:
+def profile_command(args: list[str], name: str, *, top: int = 15) -> str:
     """Run `python -m cProfile -m briefgen ARGS`; return a Markdown table of where time goes."""
+    return _profile(["-m", "briefgen", *args], name, top)
+
+
+def profile_script(code: str, name: str, *, top: int = 15) -> str:
+    """Run a small Python script under cProfile (e.g. the work a worker process does)."""
+    script = WORK / "profiles" / f"{name}.py"
+    script.parent.mkdir(parents=True, exist_ok=True)
+    script.write_text(code, encoding="utf-8")
+    return _profile([str(script)], name, top)
+
+
+def _profile(target: list[str], name: str, top: int) -> str:
     prof = WORK / "profiles" / f"{name}.prof"
     prof.parent.mkdir(parents=True, exist_ok=True)
-    cmd = [PYTHON, "-m", "cProfile", "-o", str(prof), "-m", "briefgen", *args]
+    prof.unlink(missing_ok=True)
+    cmd = [PYTHON, "-m", "cProfile", "-o", str(prof), *target]
     log(f"profiling: {show_command(cmd)}")
     res = run_process(cmd)
     if res.returncode != 0 or not prof.exists():
-        return f"(profile failed: exit {res.returncode})"
+        return f"(profile failed: exit {res.returncode}: {res.stderr.strip()[-300:]})"
     stats = pstats.Stats(str(prof), stream=io.StringIO())
-    total = max((v[3] for v in stats.stats.values()), default=0.0)  # type: ignore[attr-defined]
-    rows = []
-    for (file, line, func), (_cc, ncalls, tottime, cumtime, _callers) in stats.stats.items():  # type: ignore[attr-defined]
-        rows.append((tottime, cumtime, ncalls, _short(file), line, func))
+    raw = stats.stats  # type: ignore[attr-defined]
+    total = max((v[3] for v in raw.values()), default=0.0)
+    rows = [(tottime, cumtime, ncalls, _short(file), line, func)
+            for (file, line, func), (_cc, ncalls, tottime, cumtime, _callers) in raw.items()]
     by_self = sorted(rows, reverse=True)[:top]
-    own = sorted((r for r in rows if "/briefgen/" in r[3] or r[3].startswith("briefgen/")),
+    own = sorted((r for r in rows if r[3].startswith("briefgen/")),
                  key=lambda r: r[1], reverse=True)[:top]
-    lines = [f"Command: `{show_command(cmd)}` — {res.wall:.1f} s under cProfile "
-             f"(profile in `benchmarks/work/profiles/{prof.name}`).", "",
-             "Self time (top functions):", "",
-             "| self s | % of run | calls | function |", "|---:|---:|---:|---|"]
+    lines = [f"`{show_command(cmd)}` — {res.wall:.1f} s under cProfile "
+             f"(`benchmarks/work/profiles/{prof.name}`).", "",
+             "| self s | % | calls | function (by self time) |", "|---:|---:|---:|---|"]
     for tottime, _cum, ncalls, file, line, func in by_self:
         pct = 100 * tottime / total if total else 0
         lines.append(f"| {tottime:.2f} | {pct:.0f}% | {ncalls:,} | `{file}:{line}({func})` |")
-    lines += ["", "briefgen functions by cumulative time:", "",
-              "| cum s | % of run | calls | function |", "|---:|---:|---:|---|"]
+    lines += ["", "| cum s | % | calls | briefgen function (by cumulative time) |",
+              "|---:|---:|---:|---|"]
     for _tot, cumtime, ncalls, file, line, func in own:
         pct = 100 * cumtime / total if total else 0
         lines.append(f"| {cumtime:.2f} | {pct:.0f}% | {ncalls:,} | `{file}:{line}({func})` |")

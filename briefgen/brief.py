@@ -22,9 +22,7 @@ NO_REPORTING = "No relevant reporting in this corpus."
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
 # A sentence ends at . ! ? (optionally followed by a closing quote) and a space.
 _SENTENCE_END = re.compile(r"[.!?][\"”’']?(?= )")
-_MONTHS = (
-    "January February March April May June July August September October November December"
-).split()
+_MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from briefgen.atomic import write_bytes_atomic
 from briefgen.brief import Brief, CorpusSummary, assemble_brief, read_previous
 from briefgen.config import BriefSpec, LoadedConfig, Topic
 from briefgen.errors import ConfigError, RenderError
+from briefgen.models import TopicSelection
 from briefgen.render import FORMATS, find_template_dirs, render_outputs
 
 _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}")
@@ -69,7 +70,7 @@ def build_brief(
     generated_at = (
         f"{as_of.isoformat()}T00:00:00Z"
         if as_of
-        else dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+        else dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     )
     selections, corpus = select_sections(cfg, spec, day)
     brief = assemble_brief(
@@ -102,7 +103,7 @@ def find_brief(cfg: LoadedConfig, brief_name: str | None) -> tuple[str, BriefSpe
 
 def select_sections(
     cfg: LoadedConfig, spec: BriefSpec, day: dt.date
-) -> tuple[list, CorpusSummary]:  # type: ignore[type-arg]
+) -> tuple[list[TopicSelection], CorpusSummary]:
     """Select every topic's passages and describe the corpus, with one open index."""
     from briefgen.index import open_index
     from briefgen.select import select_passages

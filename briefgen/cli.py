@@ -111,7 +111,7 @@ def index(config_path: Path | None, topic_files: tuple[Path, ...], strict: bool,
     if not quiet:
         click.echo(summary.format())
     if strict and summary.skipped:
-        click.echo(f"error: {len(summary.skipped)} file(s) skipped (--strict)", err=True)
+        click.echo(f"error: {len(summary.skipped)} input(s) skipped (--strict)", err=True)
         sys.exit(1)
 
 

@@ -22,14 +22,14 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from briefgen.errors import IndexError_
 from briefgen.models import Document, Passage, Source, SourceMeta
 
 if TYPE_CHECKING:
     from briefgen.config import LoadedConfig
-    from briefgen.indexer import IndexSummary, update_index  # noqa: F401  (re-exported)
+    from briefgen.indexer import IndexSummary, update_index
 
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_MS = 5000
@@ -267,7 +267,7 @@ class Index:
         self._con = con
         self.path = path
 
-    def __enter__(self) -> Index:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(
@@ -420,4 +420,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'briefgen.index' has no attribute {name!r}")
 
 
-__all__ = ["Index", "IndexSummary", "open_index", "update_index", "SCHEMA_VERSION"]
+__all__ = ["SCHEMA_VERSION", "Index", "IndexSummary", "open_index", "update_index"]

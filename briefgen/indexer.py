@@ -13,6 +13,7 @@ Large runs clean articles in worker processes while this process writes to SQLit
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -362,7 +363,7 @@ class _Updater:
             total_est = uncompressed_size(f.path, f.size) if is_jsonl else f.size
             read_est = 0
             for article in corpus.read_raw(
-                f.path, self.cfg, warn=lambda m, s=state: self.warn(m, s), doc_id=f.doc_id
+                f.path, self.cfg, warn=functools.partial(self.warn, state=state), doc_id=f.doc_id
             ):
                 if not is_jsonl:
                     state.sha256 = article.sha256  # of the file's bytes

@@ -55,7 +55,7 @@ def clean_unit(articles: list[RawArticle]) -> UnitResult:
     for article in articles:
         try:
             doc = article.to_document()
-        except Exception as exc:  # a cleaning bug must cost one article, not the whole run
+        except Exception as exc:  # noqa: BLE001 — a cleaning bug must cost one article, not the whole run
             result.warnings.append(
                 f"{article.source_path}: {article.doc_id}: cannot be cleaned ({exc!r}); skipped"
             )

@@ -118,7 +118,7 @@ def _render(env: ImmutableSandboxedEnvironment, name: str, brief: Brief, extra: 
     except jinja2.TemplateNotFound as exc:
         dirs = ", ".join(str(d) for d in env.loader.searchpath)  # type: ignore[union-attr]
         raise RenderError(f"brief {brief.name}: template {exc.name} not found in {dirs}") from None
-    except Exception as exc:  # a runtime mistake in the user's template (undefined, type, sandbox)
+    except Exception as exc:  # noqa: BLE001 - any runtime mistake in a user's template
         where = _template_location(exc) or name
         message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
         raise RenderError(f"brief {brief.name}: {where}: {message}") from None
@@ -130,7 +130,7 @@ def _template_location(exc: BaseException) -> str | None:
     tb = exc.__traceback__
     while tb is not None:
         filename = tb.tb_frame.f_code.co_filename
-        if filename.endswith(".j2") or filename.endswith(".html") or filename.endswith(".md"):
+        if filename.endswith((".j2", ".html", ".md")):
             location = f"{filename}:{tb.tb_lineno}"
         tb = tb.tb_next
     return location

@@ -51,18 +51,18 @@ def github_slug(text: str) -> str:
 
 def markdown_to_html(source: str) -> str:
     """Convert a brief's Markdown to the HTML body the PDF template wraps."""
-    return new_markdown().convert(source)
+    return str(new_markdown().convert(source))
 
 
-class PrintLayoutExtension(Extension):
+class PrintLayoutExtension(Extension):  # type: ignore[misc]
     """Register :class:`PrintLayout` after inline processing and footnote handling."""
 
-    def extendMarkdown(self, md: markdown.Markdown) -> None:  # noqa: N802 (Markdown's API)
+    def extendMarkdown(self, md: markdown.Markdown) -> None:
         # After "inline" (20) and "footnote-duplicate" (15), before "prettify" (10).
         md.treeprocessors.register(PrintLayout(md), "brief-print-layout", 12)
 
 
-class PrintLayout(Treeprocessor):
+class PrintLayout(Treeprocessor):  # type: ignore[misc]
     """Reshape the HTML tree for paged media."""
 
     def run(self, root: etree.Element) -> None:
@@ -112,9 +112,9 @@ class PrintLayout(Treeprocessor):
         """Tag "New" badges and attribution lines so the stylesheet can address them."""
         for p in root.iter("p"):
             first = p[0] if len(p) else None
-            if first is not None and not (p.text or "").strip() and first.tag == "strong":
-                if self._text(first).strip() == "New":
-                    _add_class(first, "new")
+            starts_with_strong = first is not None and first.tag == "strong" and not (p.text or "").strip()
+            if starts_with_strong and self._text(first).strip() == "New":  # type: ignore[arg-type]
+                _add_class(first, "new")  # type: ignore[arg-type]
             if self._text(p).startswith("— "):
                 _add_class(p, "attribution")
 

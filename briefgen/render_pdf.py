@@ -26,7 +26,7 @@ def html_to_pdf(page: str, *, css: Path, allowed_dirs: list[Path], brief: str) -
     try:
         stylesheet = weasyprint.CSS(filename=str(css), url_fetcher=fetcher, font_config=fonts)
         document = weasyprint.HTML(string=page, base_url=base_url, url_fetcher=fetcher)
-        pdf = document.write_pdf(stylesheets=[stylesheet], font_config=fonts)
+        pdf: bytes | None = document.write_pdf(stylesheets=[stylesheet], font_config=fonts)
     except Exception as exc:  # WeasyPrint raises many types; the user needs the brief and cause
         raise RenderError(f"brief {brief}: PDF rendering failed: {type(exc).__name__}: {exc}") from exc
     if pdf is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 from pathlib import Path
 
 from briefgen.brief import Brief, CorpusSummary, assemble_brief
@@ -64,11 +65,13 @@ def selections(*, hostile: bool = False, long: bool = False) -> list[TopicSelect
     if hostile:
         trade += [scored(SRC_B, 10 + i, f"Hostile {i}: {h} end.", 1.0) for i, h in enumerate(HOSTILE)]
     if long:
-        body = ("The ministry said the budget would fund missile defence, shipbuilding and "
-                "cyber units over five years, and officials stressed the plan's deterrent aim. ")
-        security += [scored(SRC_B, 30 + i, f"Long passage {i}. " + body * (1 + i % 4)
-                            + f"End of passage {i}.", 0.5)
-                     for i in range(16)]
+        # Passages of random (seeded) lengths: with plain `float: footnote` CSS this document
+        # puts a footnote on the page after its call (measured), so placement tests can fail.
+        rnd = random.Random(0)
+        words = ["ministry", "budget", "missile", "defence", "shipbuilding", "cyber", "units", "officials", "stressed", "deterrent", "plan", "Tokyo", "alliance"]
+        security += [scored(SRC_B, 30 + i, f"Long passage {i}. "
+                            + " ".join(rnd.choice(words) for _ in range(rnd.randint(5, 120)))
+                            + f". End of passage {i}.", 0.5) for i in range(30)]
     return [
         TopicSelection("security", "Security and defence", "Defence and alliances.", tuple(security)),
         TopicSelection("trade", "Trade", "Tariffs and investment.", tuple(trade)),

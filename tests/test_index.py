@@ -121,7 +121,7 @@ def test_touched_but_identical_file_is_unchanged(txt_corpus: LoadedConfig, monke
     assert (summary.added, summary.updated, summary.unchanged) == (0, 0, 3)
     # The new mtime was recorded: the next run does not even hash the file.
     hashed: list[Path] = []
-    import briefgen.indexer as indexer
+    from briefgen import indexer
 
     monkeypatch.setattr(indexer, "file_sha256", lambda p: hashed.append(p) or "")
     update_index(txt_corpus, progress=False)
@@ -454,7 +454,7 @@ def test_large_jsonl_streams_through_workers(shared_data: Path, tmp_path: Path) 
                 break
     (tmp_path / "reuters.jsonl.gz").write_bytes(gzip.compress("".join(lines).encode(), 1))
     cfg = make_cfg(tmp_path, "reuters.jsonl.gz")
-    import briefgen.indexer as indexer
+    from briefgen import indexer
 
     parallel = indexer.PARALLEL_MIN_BYTES
     indexer.PARALLEL_MIN_BYTES = 0  # force the worker processes on this small sample

@@ -1,0 +1,163 @@
+"""build_brief and `briefgen build` on a copy of the project (seeds, config, templates)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from pathlib import Path
+
+import pypdf
+import pytest
+from briefdata import ROOT
+from click.testing import CliRunner
+
+from briefgen.build import build_brief, parse_as_of, parse_formats
+from briefgen.cli import cli
+from briefgen.config import LoadedConfig
+from briefgen.configload import load_config
+from briefgen.errors import ConfigError, RenderError
+from briefgen.index import update_index
+
+AS_OF = dt.date(2026, 3, 15)
+
+
+def copy_project(dest: Path) -> Path:
+    """Copy config.yaml, seeds/, topics/ and templates/ (as the `project` fixture does)."""
+    dest.mkdir(parents=True)
+    shutil.copy2(ROOT / "config.yaml", dest / "config.yaml")
+    for name in ("seeds", "topics", "templates"):
+        if (ROOT / name).exists():
+            shutil.copytree(ROOT / name, dest / name)
+    return dest
+
+
+def indexed(root: Path) -> LoadedConfig:
+    cfg = load_config(root / "config.yaml")
+    update_index(cfg, progress=False, warn=lambda _m: None)
+    return cfg
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[LoadedConfig, list[Path]]:
+    """The default brief built once, every format, into the default folder."""
+    cfg = indexed(copy_project(tmp_path_factory.mktemp("build") / "project"))
+    return cfg, build_brief(cfg, as_of=AS_OF).files
+
+
+def test_default_brief_goes_to_the_configured_folder(built: tuple[LoadedConfig, list[Path]]) -> None:
+    cfg, files = built
+    folder = cfg.root / "briefs" / "japan-daily"
+    assert files == [folder / "brief.md", folder / "brief.pdf", folder / "brief.json"]
+    assert not [p for p in folder.iterdir() if p.name.startswith(".")]  # no temporary files left
+
+
+def test_json_record_matches_the_markdown(built: tuple[LoadedConfig, list[Path]]) -> None:
+    _, files = built
+    record = json.loads(files[2].read_text(encoding="utf-8"))
+    md = files[0].read_text(encoding="utf-8")
+    assert record["brief"] == "japan-daily" and record["as_of"] == "2026-03-15"
+    assert record["generated_at"] == "2026-03-15T00:00:00Z"
+    assert [s["topic"] for s in record["sections"]] == ["security", "trade", "china", "korea"]
+    listed = {s["doc_id"] for s in record["sources"]}
+    cited = {d for s in record["sections"] for p in s["passages"] for d in (p["doc_id"], *p["also_reported_by"])}
+    assert cited == listed
+    for section in record["sections"]:
+        assert f"## {section['title']}" in md
+        for p in section["passages"]:
+            assert f"[^{p['citation']}]: " in md
+    assert "AI-generated" in json.dumps(record["sources"])
+
+
+def test_same_inputs_give_identical_files(
+    built: tuple[LoadedConfig, list[Path]], tmp_path: Path
+) -> None:
+    cfg, files = built
+    again = build_brief(cfg, out_dir=tmp_path, as_of=AS_OF).files
+    for first, second in zip(files, again, strict=True):
+        if first.suffix == ".pdf":
+            def text(p: Path) -> list[str]:
+                return [page.extract_text() for page in pypdf.PdfReader(p).pages]
+            assert text(first) == text(second)
+        else:
+            assert first.read_bytes() == second.read_bytes(), first.name
+
+
+def test_previous_run_marks_new_passages(built: tuple[LoadedConfig, list[Path]], tmp_path: Path) -> None:
+    cfg, files = built
+    record = json.loads(files[2].read_text(encoding="utf-8"))
+    dropped = record["sections"][1]["passages"][0]
+    record["sections"][1]["passages"] = record["sections"][1]["passages"][1:]
+    record["sections"][0]["passages"] = [
+        p for p in record["sections"][0]["passages"] if p["citation"] != dropped["citation"]
+    ]
+    previous = tmp_path / "previous.json"
+    previous.write_text(json.dumps(record), encoding="utf-8")
+    result = build_brief(cfg, formats=["md", "json"], out_dir=tmp_path / "out", as_of=AS_OF,
+                         previous=previous)
+    assert result.brief.new_since_previous == (dropped["citation"],)
+    new = json.loads((tmp_path / "out" / "brief.json").read_text(encoding="utf-8"))
+    assert new["new_since_previous"] == [dropped["citation"]]
+    assert (tmp_path / "out" / "brief.md").read_text(encoding="utf-8").count("**New** “") == 1
+    same = build_brief(cfg, formats=["json"], out_dir=tmp_path / "same", as_of=AS_OF,
+                       previous=files[2])
+    assert same.brief.new_since_previous == ()
+
+
+def test_failed_render_leaves_previous_outputs_intact(tmp_path: Path) -> None:
+    cfg = indexed(copy_project(tmp_path / "project"))
+    out = tmp_path / "out"
+    build_brief(cfg, formats=["md", "json"], out_dir=out, as_of=AS_OF)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    # The PDF template breaks: brief.md renders fine but must not be written either.
+    (cfg.root / "templates" / "brief.html.j2").write_text("<p>{{ brief.missing }}</p>\n", encoding="utf-8")
+    with pytest.raises(RenderError) as err:
+        build_brief(cfg, formats=["md", "pdf", "json"], out_dir=out, as_of=dt.date(2026, 3, 16))
+    assert "brief japan-daily" in str(err.value) and "brief.html.j2:1" in str(err.value)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_brief_can_use_its_own_template_folder(tmp_path: Path) -> None:
+    root = copy_project(tmp_path / "project")
+    own = root / "my-templates"
+    own.mkdir()
+    (own / "brief.md.j2").write_text("Custom: {{ brief.title }} ({{ brief.sections | length }})\n",
+                                     encoding="utf-8")
+    config = (root / "config.yaml").read_text(encoding="utf-8")
+    (root / "config.yaml").write_text(
+        config.replace("    paper: A4\n", "    paper: A4\n    template_dir: my-templates\n"), encoding="utf-8"
+    )
+    cfg = indexed(root)
+    build_brief(cfg, formats=["md"], out_dir=tmp_path / "out", as_of=AS_OF)
+    assert (tmp_path / "out" / "brief.md").read_text(encoding="utf-8") == "Custom: Japan Policy Brief (4)\n"
+
+
+def test_option_parsing() -> None:
+    assert parse_formats(None) is None
+    assert parse_formats("md, PDF,md") == ["md", "pdf"]
+    assert parse_as_of("2026-03-15") == AS_OF and parse_as_of(None) is None
+    with pytest.raises(ConfigError, match="--format: unknown format docx"):
+        parse_formats("md,docx")
+    with pytest.raises(ConfigError, match="--as-of"):
+        parse_as_of("15/03/2026")
+
+
+def test_unknown_brief_is_a_config_error(built: tuple[LoadedConfig, list[Path]]) -> None:
+    with pytest.raises(ConfigError, match="no brief named 'nope'.*japan-daily"):
+        build_brief(built[0], "nope")
+
+
+def test_cli_build_and_verify(built: tuple[LoadedConfig, list[Path]], tmp_path: Path) -> None:
+    cfg, _ = built
+    runner = CliRunner()
+    config = str(cfg.path)
+    result = runner.invoke(cli, ["build", "-c", config, "--format", "md,json", "--out", str(tmp_path),
+                                 "--as-of", "2026-03-15"])
+    assert result.exit_code == 0, result.output
+    assert f"wrote {tmp_path / 'brief.md'}" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["brief.json", "brief.md"]
+    ok = runner.invoke(cli, ["verify", "-c", config, str(tmp_path / "brief.json")])
+    assert ok.exit_code == 0 and ": ok — " in ok.output
+    bad = runner.invoke(cli, ["build", "-c", config, "--format", "docx"])
+    assert bad.exit_code == 2 and "unknown format docx" in bad.output
+    assert "Traceback" not in bad.output
