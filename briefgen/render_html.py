@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import html
+import re
 import unicodedata
 import xml.etree.ElementTree as etree
 
@@ -29,17 +30,37 @@ def new_markdown() -> markdown.Markdown:
     )
 
 
+# Characters that can open inline markup anywhere in a line (code, emphasis, links, images,
+# footnote calls, attribute lists, table cells). Everything else in ``md.ESCAPED_CHARS``
+# (``. - + # ( ) !``) is markup only at the start of a line or right after one of these, so
+# escaping it everywhere would only litter the Markdown a person reads with backslashes.
+_INLINE_MARKUP = frozenset("\\`*_[]{}|")
+# A line that starts with one of these can turn into a heading, list, quote or rule.
+_LINE_START = re.compile(r"^(?:[#>+=-]|\d+[.)])")
+# "&copy;" or "&#169;" would be decoded by the browser; a bare "&" is escaped by Markdown.
+_ENTITY = re.compile(r"&(?=#|\w+;)")
+
+
 def escape_markdown(text: str, md: markdown.Markdown) -> str:
     """Make text inert in Markdown: it renders as itself, never as markup.
 
-    Newlines are collapsed (no block structure can start), ``& < >`` become HTML
-    entities (no raw HTML), then exactly ``md.ESCAPED_CHARS`` are backslash-escaped —
-    a backslash before any other character would stay visible and break verbatim quotes.
+    Newlines are collapsed (no block structure can start), ``< >`` and entity-like ``&``
+    become HTML entities (no raw HTML), then the characters that open inline markup are
+    backslash-escaped, plus a block marker at the very start. Only characters in
+    ``md.ESCAPED_CHARS`` are ever backslash-escaped: a backslash before any other character
+    would stay visible and break verbatim quotes.
     """
     text = " ".join(text.split())
-    text = html.escape(text, quote=False)
-    escaped = set(md.ESCAPED_CHARS)
-    return "".join("\\" + ch if ch in escaped else ch for ch in text)
+    text = _ENTITY.sub("&amp;", text).replace("<", "&lt;").replace(">", "&gt;")
+    escapable = set(md.ESCAPED_CHARS)
+    inline = _INLINE_MARKUP & escapable
+    out = "".join("\\" + ch if ch in inline else ch for ch in text)
+    start = _LINE_START.match(out)
+    if start:
+        marker = start.end() - 1  # the "#", "-", or the "." / ")" after a number
+        if out[marker] in escapable:
+            out = out[:marker] + "\\" + out[marker:]
+    return out
 
 
 def github_slug(text: str) -> str:

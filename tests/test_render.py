@@ -59,6 +59,18 @@ def test_escaped_text_renders_as_itself(text: str) -> None:
     assert inner == (f"<p>{html.escape(collapsed, quote=False)}</p>" if collapsed else "")
 
 
+MARKUP_HEAVY = st.text(alphabet=st.sampled_from(list("#*_[]()<>!&`{}|:;.-+=~^\\/\"' \n\taZ19")), max_size=80)
+
+
+@given(MARKUP_HEAVY)
+def test_markup_heavy_text_renders_as_itself(text: str) -> None:
+    md = new_markdown()
+    collapsed = squash(text)
+    out = md.convert(escape_markdown(text, md))
+    inner = re.sub(r'^<header class="title-block">\n?|\n?</header>$', "", out)
+    assert inner == (f"<p>{html.escape(collapsed, quote=False)}</p>" if collapsed else "")
+
+
 @pytest.mark.parametrize("hostile", HOSTILE)
 def test_hostile_passage_is_one_plain_paragraph(hostile: str) -> None:
     md = new_markdown()
@@ -117,7 +129,7 @@ def test_markdown_has_github_footnotes_and_the_empty_topic_line(hostile_md: str)
     for c in brief.citations:
         assert f"[^{c.number}]" in hostile_md
         assert hostile_md.count(f"\n[^{c.number}]: ") == 1
-    assert "## Korea\n\n*The Korean peninsula\\.*\n\nNo relevant reporting in this corpus." in hostile_md
+    assert "## Korea\n\n*The Korean peninsula.*\n\nNo relevant reporting in this corpus." in hostile_md
     assert "also reported by Tariff Talk" in hostile_md
 
 
