@@ -50,20 +50,13 @@ def parse(page: str) -> Tags:
 
 # --- Markdown escaping ---------------------------------------------------------------------
 
-@given(st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Cf", "Co")), max_size=200))
-def test_escaped_text_renders_as_itself(text: str) -> None:
-    md = new_markdown()
-    collapsed = squash(text)
-    out = md.convert(escape_markdown(text, md))
-    inner = re.sub(r'^<header class="title-block">\n?|\n?</header>$', "", out)
-    assert inner == (f"<p>{html.escape(collapsed, quote=False)}</p>" if collapsed else "")
-
-
+ANY_TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Cf", "Co")), max_size=200)
+# Arbitrary text rarely spells Markdown; this alphabet mostly does.
 MARKUP_HEAVY = st.text(alphabet=st.sampled_from(list("#*_[]()<>!&`{}|:;.-+=~^\\/\"' \n\taZ19")), max_size=80)
 
 
-@given(MARKUP_HEAVY)
-def test_markup_heavy_text_renders_as_itself(text: str) -> None:
+@given(st.one_of(ANY_TEXT, MARKUP_HEAVY))
+def test_escaped_text_renders_as_itself(text: str) -> None:
     md = new_markdown()
     collapsed = squash(text)
     out = md.convert(escape_markdown(text, md))
