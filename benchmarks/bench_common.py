@@ -297,7 +297,7 @@ def harfbuzz_subset_present() -> bool | None:
     if shutil.which("dpkg-query") is None:
         return None
     res = subprocess.run(["dpkg-query", "-W", "-f=${Status}", "libharfbuzz-subset0"],
-                         capture_output=True, text=True)
+                         check=False, capture_output=True, text=True)
     return "install ok installed" in res.stdout
 
 

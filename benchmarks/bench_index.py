@@ -19,6 +19,7 @@ from pathlib import Path
 
 from bench_common import (
     PYTHON,
+    REUTERS_FINANCIAL,
     ROOT,
     WORK,
     Context,
@@ -31,7 +32,6 @@ from bench_common import (
     module_exists,
     run_process,
     show_command,
-    REUTERS_FINANCIAL,
 )
 from bench_work import (
     corpus_for,

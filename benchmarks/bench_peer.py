@@ -16,18 +16,18 @@ from typing import Any
 
 from bench_common import (
     PYTHON,
+    REUTERS_FINANCIAL,
     WORK,
     Context,
     Figure,
     Section,
     Stats,
+    data_file,
     log,
     module_exists,
     percentile,
     run_process,
     show_command,
-    data_file,
-    REUTERS_FINANCIAL,
 )
 from bench_work import read_lines, reuse_index
 
@@ -80,7 +80,7 @@ def worker(passages_file: Path, queries: dict[str, str], reps: int) -> dict[str,
         times = []
         for _ in range(reps):
             s = time.perf_counter()
-            docs, scores = retriever.retrieve(q_tokens, k=TOP_K, show_progress=False, n_threads=1)
+            _docs, scores = retriever.retrieve(q_tokens, k=TOP_K, show_progress=False, n_threads=1)
             times.append(time.perf_counter() - s)
         latencies[key] = times
         hits[key] = int((scores[0] > 0).sum())
@@ -163,8 +163,8 @@ def run_peer(ctx: Context) -> Section:
                            f"{TOP_K}):\n\n" + "\n".join(f"- `{k}`: `{q[:160]}…`"
                                                          for k, q in fts_q.items()))
     select_lat = ctx.shared.get("select_latency", {})
-    rows = ["| topic | bm25s retrieve p50 / p95 (ms) | briefgen Index.search p50 / p95 (ms) "
-            "| briefgen select_topic p50 (ms) | bm25s hits > 0 |", "|---|---:|---:|---:|---:|"]
+    rows = [("| topic | bm25s retrieve p50 / p95 (ms) | briefgen Index.search p50 / p95 (ms) "
+            "| briefgen select_topic p50 (ms) | bm25s hits > 0 |"), "|---|---:|---:|---:|---:|"]
     for key in terms:
         b = bm_lat[key]
         f = fts_lat.get(key)

@@ -17,6 +17,7 @@ from typing import Any
 from bench_common import (
     BENCH_DIR,
     PYTHON,
+    REUTERS_FINANCIAL,
     ROOT,
     WORK,
     Context,
@@ -31,7 +32,6 @@ from bench_common import (
     percentile,
     run_process,
     show_command,
-    REUTERS_FINANCIAL,
 )
 from bench_work import corpus_for, make_project, profile_command, reuse_index
 
@@ -117,8 +117,8 @@ def run_select(ctx: Context) -> Section:
             firsts.setdefault(key, []).append(r["first"])
             counts[key] = r["passages"]
     ctx.shared["select_latency"] = per_topic
-    rows = ["| topic | p50 (ms) | p95 (ms) | calls | first call in a process (ms, median) "
-            "| passages |", "|---|---:|---:|---:|---:|---:|"]
+    rows = [("| topic | p50 (ms) | p95 (ms) | calls | first call in a process (ms, median) "
+            "| passages |"), "|---|---:|---:|---:|---:|---:|"]
     for key, times in per_topic.items():
         rows.append(f"| {key} | {1000 * percentile(times, 50):.0f} | "
                     f"{1000 * percentile(times, 95):.0f} | {len(times)} | "

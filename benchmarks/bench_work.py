@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
 from bench_common import PYTHON, ROOT, WORK, log, module_exists, run_process, show_command
 
 QUICK_ARTICLES = 10_000
@@ -201,8 +200,8 @@ def _profile(target: list[str], name: str, top: int) -> str:
     by_self = sorted(rows, reverse=True)[:top]
     own = sorted((r for r in rows if r[3].startswith("briefgen/")),
                  key=lambda r: r[1], reverse=True)[:top]
-    lines = [f"`{show_command(cmd)}` — {res.wall:.1f} s under cProfile "
-             f"(`benchmarks/work/profiles/{prof.name}`).", "",
+    lines = [(f"`{show_command(cmd)}` — {res.wall:.1f} s under cProfile "
+             f"(`benchmarks/work/profiles/{prof.name}`)."), "",
              "| self s | % | calls | function (by self time) |", "|---:|---:|---:|---|"]
     for tottime, _cum, ncalls, file, line, func in by_self:
         pct = 100 * tottime / total if total else 0

@@ -17,6 +17,7 @@ from briefgen.atomic import write_bytes_atomic
 from briefgen.brief import Brief, CorpusSummary, assemble_brief, read_previous
 from briefgen.config import BriefSpec, LoadedConfig, Topic
 from briefgen.errors import ConfigError, RenderError
+from briefgen.guard import run_limited
 from briefgen.models import TopicSelection
 from briefgen.render import FORMATS, find_template_dirs, render_outputs
 
@@ -79,7 +80,9 @@ def build_brief(
         previous=read_previous(previous),
     )
     wanted = formats or list(spec.formats)
-    outputs = render_outputs(brief, wanted, find_template_dirs(cfg.root, spec.template_dir))
+    template_dirs = find_template_dirs(cfg.root, spec.template_dir)
+    # A user's template or stylesheet can loop or eat memory: render under time/memory limits.
+    outputs = run_limited(lambda: render_outputs(brief, wanted, template_dirs), brief=name)
     target = out_dir or output_dir(cfg, name, spec, day)
     return BuildResult(write_outputs(name, target, outputs), brief)
 

@@ -20,6 +20,7 @@ from markupsafe import Markup
 
 from briefgen.brief import Brief, brief_record, long_date
 from briefgen.errors import RenderError
+from briefgen.guard import stage
 from briefgen.render_html import escape_markdown, github_slug, markdown_to_html, new_markdown
 
 MD_TEMPLATE = "brief.md.j2"
@@ -60,9 +61,9 @@ def render_outputs(brief: Brief, formats: list[str], template_dirs: list[Path]) 
         from briefgen.render_pdf import html_to_pdf
 
         page = render_html(brief, md_text, template_dirs)
-        outputs["pdf"] = html_to_pdf(
-            page, css=_find(template_dirs, CSS_FILE), allowed_dirs=template_dirs, brief=brief.name
-        )
+        css = _find(template_dirs, CSS_FILE)
+        stage(f"PDF layout with {css}")
+        outputs["pdf"] = html_to_pdf(page, css=css, allowed_dirs=template_dirs, brief=brief.name)
     if "json" in formats:
         outputs["json"] = render_json(brief).encode("utf-8")
     return outputs
@@ -111,6 +112,7 @@ def _render(env: ImmutableSandboxedEnvironment, name: str, brief: Brief, extra: 
     """Render one template; any mistake in it becomes a RenderError with file and line."""
     try:
         template = env.get_template(name)
+        stage(f"template {template.filename or name}")
         return template.render(brief=brief, corpus=brief.corpus, **extra)
     except jinja2.TemplateSyntaxError as exc:
         where = f"{exc.filename or exc.name}:{exc.lineno}"
