@@ -28,7 +28,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q
 
 fuzz: $(STAMP)
-	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest -q tests
+	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest -q tests -m 'slow or not slow' --hypothesis-show-statistics
 
 golden: $(STAMP)
 	BRIEFGEN_REGENERATE_GOLDEN=1 $(PY) -m pytest -q tests/test_golden.py

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from briefgen import __version__
-from briefgen.atomic import write_bytes_atomic
+from briefgen.atomic import remove_stale_temps, write_files_atomic
 from briefgen.brief import Brief, CorpusSummary, assemble_brief, read_previous
 from briefgen.config import BriefSpec, LoadedConfig, Topic
 from briefgen.errors import ConfigError, RenderError
@@ -22,6 +22,7 @@ from briefgen.models import TopicSelection
 from briefgen.render import FORMATS, find_template_dirs, render_outputs
 
 _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}")
+STALE_TEMP_S = 3600.0  # a temporary output file this old was left by a killed build
 
 
 @dataclass(frozen=True)
@@ -150,15 +151,13 @@ def output_dir(cfg: LoadedConfig, name: str, spec: BriefSpec, day: dt.date) -> P
 
 
 def write_outputs(name: str, folder: Path, outputs: dict[str, bytes]) -> list[Path]:
-    """Write each rendered file atomically; an existing file is replaced whole or not at all."""
+    """Write the rendered files atomically, as a set: existing files are replaced whole or not at all."""
+    files = {folder / f"brief.{fmt}": outputs[fmt] for fmt in ("md", "pdf", "json") if fmt in outputs}
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        files = []
-        for fmt in ("md", "pdf", "json"):
-            if fmt in outputs:
-                path = folder / f"brief.{fmt}"
-                write_bytes_atomic(path, outputs[fmt])
-                files.append(path)
+        # Temporary files a killed build left behind (hidden; a running build's are younger).
+        remove_stale_temps(folder, [p.name for p in files], older_than_s=STALE_TEMP_S)
+        write_files_atomic(files)
     except OSError as exc:
         raise RenderError(f"brief {name}: cannot write to {folder}: {exc.strerror or exc}") from exc
-    return files
+    return list(files)

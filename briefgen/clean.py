@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from briefgen.passages import Block, normalize, tighten
+from briefgen.passages import Block, collapse_whitespace, is_plain, normalize, tighten
 
 _I = re.IGNORECASE
 _MONTH = (
@@ -107,6 +108,8 @@ _CAPTION = re.compile(
     _I,
 )
 _CAPTION_MAX_WORDS = 80
+# Every _CAPTION match holds one of these (in ASCII text, lower-cased): the regex runs only then.
+_CAPTION_TRIGGERS = ("/", "photo", "image", "picture", "illustration", "graphic", "(c)")
 _CREDIT = re.compile(
     r"[-–—]\s*[A-Z][A-Za-z&.]{1,11}|\((?:AP|AFP|ANI|PTI|IANS|Reuters|Xinhua|Kyodo|Yonhap|Bloomberg)\)"
     r"|\(?(?:(?:additional\s+)?reporting|writing|editing|compiled|edited)\s+by\b.*",
@@ -128,6 +131,7 @@ _PROVENANCE = re.compile(
     _I,
 )
 _PROVENANCE_MAX_WORDS = 100
+_PROVENANCE_TRIGGERS = ("generated", "written", "produced", "created", "originally", "translated")
 
 # --- prefixes that stay outside a paragraph's span ----------------------------------------
 _LEADING_PREFIX = re.compile(
@@ -139,8 +143,13 @@ _LEADING_PREFIX = re.compile(
     rf"|[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*,\s+{_MONTH}\.?\s+\d{{1,2}}(?:,\s+\d{{4}})?\s*(?:\([A-Z]+\))?\s*[-–—:]\s+",
 )
 
+_FRONT_MATTER = re.compile(r"\ufeff?---[ \t]*\r?\n(?:.*?\r?\n)?---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 _NEWLINE = re.compile(r"\r\n|\r|\n")
+_BULLET_GLYPHS = "•·‣▪◦●-*–"
 _BULLET = re.compile(r"[•·‣▪◦●\-*–]\s+")
+_TOKEN = re.compile(r"[\w-]+")
+_WORD = re.compile(r"\w+")
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+")
 _MD_HEADING = re.compile(r"#{1,6}\s+")
 _TERMINAL = tuple(".!:;,…\"”’'")
 _QUOTES = "\"“”‘’'«»"
@@ -149,7 +158,7 @@ _HEADING_MAX_WORDS = 20
 _HEADING_MAX_CHARS = 160
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Line:
     start: int  # content span: indentation, bullet glyph and trailing blanks excluded
     end: int
@@ -170,31 +179,69 @@ class CleanResult:
 
 def front_matter_end(text: str) -> int:
     """Return the offset just after a leading ``---`` YAML front matter block (0 if none)."""
-    m = re.match(r"\ufeff?---[ \t]*\r?\n(?:.*?\r?\n)?---[ \t]*(?:\r?\n|\Z)", text, re.DOTALL)
+    m = _FRONT_MATTER.match(text)
     return m.end() if m else 0
 
 
-def _split_lines(text: str, offset: int, markdown: bool) -> list[_Line | None]:
-    """Split into content lines (``None`` for a blank line) with tight spans."""
+def _split_lines(
+    text: str, offset: int, markdown: bool, norm: Callable[[str], str]
+) -> list[_Line | None]:
+    """Split into content lines (``None`` for a blank line) with tight spans.
+
+    ``norm`` is normalize(), or collapse_whitespace() if the text is plain.
+    """
+    if norm is collapse_whitespace and "\r" not in text:
+        return _split_plain_lines(text, offset, markdown)
     lines: list[_Line | None] = []
-    pos = offset
-    while True:
-        newline = _NEWLINE.search(text, pos)
-        line_start, line_end = pos, newline.start() if newline else len(text)
-        pos = newline.end() if newline else -1
+    line_start = offset
+    for newline in itertools.chain(_NEWLINE.finditer(text, offset), [None]):
+        line_end = newline.start() if newline else len(text)
         start, end = tighten(text, line_start, line_end)
         if start >= end:
             lines.append(None)
         else:
-            lines.append(_content_line(text, start, end, start - line_start, markdown))
-        if pos < 0:
-            return lines
+            lines.append(_content_line(text, start, end, start - line_start, markdown, norm))
+        if newline:
+            line_start = newline.end()
+    return lines
 
 
-def _content_line(text: str, start: int, end: int, indent: int, markdown: bool) -> _Line | None:
+def _split_plain_lines(text: str, offset: int, markdown: bool) -> list[_Line | None]:
+    """Split like :func:`_split_lines`, faster, text that is plain and has only ``\\n`` newlines.
+
+    Plain text (``passages.is_plain``) has no invisible characters: a tight span is then
+    the line stripped of whitespace, and normalizing it only collapses whitespace.
+    """
+    lines: list[_Line | None] = []
+    line_start = offset
+    for line in text[offset:].split("\n"):
+        content = line.lstrip()
+        if content:
+            start = line_start + len(line) - len(content)
+            content = content.rstrip()
+            end = start + len(content)
+            if markdown or content[0] in _BULLET_GLYPHS:
+                lines.append(
+                    _content_line(
+                        text, start, end, start - line_start, markdown, collapse_whitespace
+                    )
+                )
+            else:
+                lines.append(
+                    _Line(start, end, start - line_start, False, False, " ".join(content.split()))
+                )
+        else:
+            lines.append(None)
+        line_start += len(line) + 1
+    return lines
+
+
+def _content_line(
+    text: str, start: int, end: int, indent: int, markdown: bool, norm: Callable[[str], str]
+) -> _Line | None:
     """Describe one non-blank line: bullet glyph or Markdown hashes are left outside its span."""
     bullet = md_heading = False
-    b = _BULLET.match(text, start, end)
+    b = _BULLET.match(text, start, end) if text[start] in _BULLET_GLYPHS else None
     if b:
         bullet = True
         start, end = tighten(text, b.end(), end)
@@ -205,7 +252,7 @@ def _content_line(text: str, start: int, end: int, indent: int, markdown: bool) 
             end -= 1
         start, end = tighten(text, start, end)
     if start < end:
-        return _Line(start, end, indent, bullet, md_heading, normalize(text[start:end]))
+        return _Line(start, end, indent, bullet, md_heading, norm(text[start:end]))
     return None
 
 
@@ -254,10 +301,28 @@ def _words(s: str) -> int:
     return len(s.split())
 
 
-def _is_heading(text: str, md_heading: bool) -> bool:
+def _normalized_words(s: str) -> int:
+    """Count the words of a normalize()d string: its single spaces tell them."""
+    return s.count(" ") + 1 if s else 0
+
+
+def _may_mention(lower: str | None, triggers: tuple[str, ...]) -> bool:
+    """Tell whether a block (lower-cased if ASCII, else ``None``) may hold one of ``triggers``.
+
+    re.IGNORECASE also folds a few non-ASCII letters (ı, ſ, K) into ASCII ones, so only
+    ASCII text can be ruled out this way.
+    """
+    return lower is None or any(t in lower for t in triggers)
+
+
+def _lower_if_ascii(text: str) -> str | None:
+    return text.lower() if text.isascii() else None
+
+
+def _is_heading(text: str, md_heading: bool, words: int) -> bool:
+    """Tell whether a normalize()d block of ``words`` words is a heading."""
     if md_heading:
         return True
-    words = _words(text)
     if (
         words > _HEADING_MAX_WORDS
         or len(text) > _HEADING_MAX_CHARS
@@ -269,17 +334,25 @@ def _is_heading(text: str, md_heading: bool) -> bool:
     return not text.endswith(_TERMINAL)
 
 
-def _is_furniture(text: str) -> bool:
-    """Tell whether a block is a prompt, button row, badge, caption, credit or dateline."""
-    words = _words(text)
+def _is_furniture(text: str, words: int, lower: str | None) -> bool:
+    """Tell whether a normalize()d block is a prompt, button row, badge, caption, credit, dateline.
+
+    ``words`` is its word count and ``lower`` its lower-cased text if ASCII (else ``None``):
+    computed once per block, they let the cheap tests run before the costly patterns.
+    """
     if words <= _PROMPT_MAX_WORDS and _PROMPT.fullmatch(text):
         return True
-    tokens = re.findall(r"[\w-]+", text.lower())
-    if tokens and words <= 12 and all(t in _SHARE_BUTTONS for t in tokens):
-        return True
+    if words <= 12:
+        tokens = _TOKEN.findall(text.lower())
+        if tokens and all(t in _SHARE_BUTTONS for t in tokens):
+            return True
     if words <= _BADGE_MAX_WORDS and _BADGE.fullmatch(text):
         return True
-    if words <= _CAPTION_MAX_WORDS and _CAPTION.search(text):
+    if (
+        words <= _CAPTION_MAX_WORDS
+        and _may_mention(lower, _CAPTION_TRIGGERS)
+        and _CAPTION.search(text)
+    ):
         return True
     if words <= _CREDIT_MAX_WORDS and _CREDIT.fullmatch(text):
         return True
@@ -301,13 +374,13 @@ def _provenance_notice(text: str) -> str | None:
     if _words(text) > _PROVENANCE_MAX_WORDS or not _PROVENANCE.search(text):
         return None
     inner = text[1:-1] if text.startswith("(") and text.endswith(")") else text
-    sentences = re.split(r"(?<=[.!?])\s+", inner)
+    sentences = _SENTENCE_BREAK.split(inner)
     kept = [s for s in sentences if not _CAPTION.search(s)]
     return " ".join(kept) if kept else None
 
 
 def _quote_key(s: str) -> str:
-    return " ".join(re.findall(r"\w+", s.casefold()))
+    return " ".join(_WORD.findall(s.casefold()))
 
 
 def _pull_quote_core(text: str) -> str | None:
@@ -327,41 +400,52 @@ def _pull_quote_core(text: str) -> str | None:
 def clean_text(text: str, fmt: str) -> CleanResult:
     """Find the article's paragraphs and headings in decoded text of format ``fmt``."""
     result = CleanResult()
+    norm_of = collapse_whitespace if is_plain(text) else normalize
     offset = front_matter_end(text) if fmt == "md" else 0
-    groups = _group(_split_lines(text, offset, markdown=fmt == "md"))
+    groups = _group(_split_lines(text, offset, markdown=fmt == "md", norm=norm_of))
     candidates: list[tuple[Block, str]] = []  # block and its normalized text
     for group in groups:
         start, end = group[0].start, group[-1].end
-        norm = normalize(text[start:end])
-        is_tail_position = start - offset >= (len(text) - offset) * _TAIL_MIN_POSITION
-        tail_heading = _COMMENTS_HEADING.fullmatch(norm) or _RELATED_HEADING.fullmatch(norm)
-        if len(group) == 1 and _words(norm) <= 8 and tail_heading:
-            if is_tail_position:
+        norm = group[0].text if len(group) == 1 else norm_of(text[start:end])
+        words = _normalized_words(norm)
+        if (
+            len(group) == 1
+            and words <= 8
+            and (_COMMENTS_HEADING.fullmatch(norm) or _RELATED_HEADING.fullmatch(norm))
+        ):
+            if start - offset >= (len(text) - offset) * _TAIL_MIN_POSITION:
                 break  # the rest of the page is comments or teasers
             continue
-        notice = _provenance_notice(norm)
-        if notice is not None or _PROVENANCE.search(norm) and _words(norm) <= _PROVENANCE_MAX_WORDS:
+        lower = _lower_if_ascii(norm)
+        if (
+            words <= _PROVENANCE_MAX_WORDS
+            and _may_mention(lower, _PROVENANCE_TRIGGERS)
+            and _PROVENANCE.search(norm)
+        ):
+            notice = _provenance_notice(norm)
             if notice and notice not in result.warnings:
                 result.warnings.append(notice)
             continue
-        if _is_furniture(norm):
+        if _is_furniture(norm, words, lower):
             continue
-        if _is_heading(norm, group[0].md_heading):
+        if _is_heading(norm, group[0].md_heading, words):
             candidates.append((Block(start, end, "heading"), norm))
             continue
         prefix = _LEADING_PREFIX.match(text, start, end)
         if prefix:
             start, end = tighten(text, prefix.end(), end)
-            norm = normalize(text[start:end])
-            if not norm or _is_furniture(norm):
+            norm = norm_of(text[start:end])
+            if not norm or _is_furniture(norm, _normalized_words(norm), _lower_if_ascii(norm)):
                 continue
         candidates.append((Block(start, end, "paragraph"), norm))
 
-    paragraph_keys = [_quote_key(n) for b, n in candidates if b.kind == "paragraph"]
+    paragraph_keys: list[str] | None = None  # made only if some paragraph looks like a quote
     for i, (block, norm) in enumerate(candidates):
         if block.kind == "paragraph":
             core = _pull_quote_core(norm)
             if core is not None:
+                if paragraph_keys is None:
+                    paragraph_keys = [_quote_key(n) for b, n in candidates if b.kind == "paragraph"]
                 key = _quote_key(core)
                 if sum(
                     key in other for other in paragraph_keys

@@ -109,11 +109,20 @@ def decode_bytes(data: bytes) -> str:
             raise SkippedInput(
                 f"undecodable UTF-16 text ({exc.reason} at byte {exc.start})"
             ) from None
+    utf16 = None if _binary_magic(data) else _utf16_without_bom(data)
+    if utf16 is not None:
+        return utf16
     reject_binary(data)
     try:
         return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as exc:
+        # A download cut off mid-character: the text is UTF-8, only its last character is
+        # incomplete. Guessing another charset would turn the file's other accents to mojibake.
+        if exc.end == len(data) and exc.reason == "unexpected end of data":
+            try:
+                return data[: exc.start].decode("utf-8-sig")
+            except UnicodeDecodeError:
+                pass
     from charset_normalizer import from_bytes
 
     matches = from_bytes(data)
@@ -131,21 +140,50 @@ def decode_bytes(data: bytes) -> str:
             text, encoding = data.decode("cp1252"), "cp1252"
         except UnicodeDecodeError:
             pass
-    visible = [c for c in text if not c.isspace()]
-    controls = sum(1 for c in visible if unicodedata.category(c) in ("Cc", "Co", "Cn"))
-    letters = sum(1 for c in visible if c.isalpha())
-    if controls > len(visible) / 200 or letters < len(visible) / 2:
+    if not _looks_like_text(text):
         raise SkippedInput(f"undecodable bytes: not UTF-8, and as {encoding} it is not text")
     return text
 
 
+def _looks_like_text(text: str) -> bool:
+    """Tell prose from binary decoded by luck: few control characters, mostly letters."""
+    visible = [c for c in text if not c.isspace()]
+    controls = sum(1 for c in visible if unicodedata.category(c) in ("Cc", "Co", "Cn"))
+    letters = sum(1 for c in visible if c.isalpha())
+    return controls <= len(visible) / 200 and letters >= len(visible) / 2
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """Decode UTF-16 text saved without a byte order mark, or return None if it is not that.
+
+    Latin-script UTF-16 has a NUL in every other byte, on one side only; binary files have
+    NULs on both sides. Without this such files were skipped as binary.
+    """
+    sample = data[:65536]
+    if len(data) % 2 or b"\x00" not in sample:
+        return None
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    if min(even, odd) or max(even, odd) < len(sample) // 8:
+        return None
+    try:
+        text = data.decode("utf-16-le" if odd else "utf-16-be")
+    except UnicodeDecodeError:
+        return None
+    return text if _looks_like_text(text) else None
+
+
 def reject_binary(data: bytes) -> None:
     """Raise SkippedInput if ``data`` is an image, archive, PDF or other binary file."""
-    for magic, what in _BINARY_MAGIC:
-        if data.startswith(magic):
-            raise SkippedInput(f"binary file ({what}), not an article")
+    what = _binary_magic(data)
+    if what:
+        raise SkippedInput(f"binary file ({what}), not an article")
     if b"\x00" in data[:65536]:
         raise SkippedInput("binary file (contains NUL bytes), not an article")
+
+
+def _binary_magic(data: bytes) -> str | None:
+    """Return what kind of binary file ``data`` starts like, if any."""
+    return next((what for magic, what in _BINARY_MAGIC if data.startswith(magic)), None)
 
 
 def extract_html_text(html: bytes | str) -> str:
@@ -391,7 +429,7 @@ def read_raw(
             )
         if size == 0:
             raise SkippedInput("empty file")
-        data = path.read_bytes()
+        data = _read_capped(path, int(cap))
         sha = hashlib.sha256(data).hexdigest()
         own_meta = SourceMeta()
         if fmt == "html":
@@ -421,6 +459,17 @@ def read_raw(
         meta=merge_meta(own_meta, yaml_meta),
         fmt=fmt,
     )
+
+
+def _read_capped(path: Path, cap: int) -> bytes:
+    """Read a file of at most ``cap`` bytes; it may have grown since it was measured."""
+    with open(path, "rb") as fh:
+        data = fh.read(cap + 1)
+    if len(data) > cap:
+        raise SkippedInput(
+            f"file grew past the {cap / 1048576:g} MB cap (corpus.max_file_mb) while being read"
+        )
+    return data
 
 
 def _front_matter_meta(text: str) -> SourceMeta:

@@ -26,6 +26,7 @@ import resource
 import select
 import signal
 import struct
+import sys
 import time
 import traceback
 from collections.abc import Callable
@@ -42,8 +43,9 @@ T = TypeVar("T")
 
 _STAGE, _RESULT, _ERROR, _BUG = b"S", b"R", b"E", b"B"
 _HEADER = struct.Struct("!cQ")
-# Set in the child only: where stage() reports what is running.
+# Set in the child only: where stage() reports what is running, and what that was last.
 _channel: int | None = None
+_stage_label = ""
 
 
 def limits() -> tuple[float, int]:
@@ -69,7 +71,9 @@ def _env_number(name: str, default: float) -> float:
 
 def stage(label: str) -> None:
     """Say what the render is doing now (e.g. "template x/brief.md.j2"), for limit messages."""
+    global _stage_label
     if _channel is not None:
+        _stage_label = label
         _send(_channel, _STAGE, label.encode("utf-8", "replace"))
 
 
@@ -86,7 +90,7 @@ def run_limited(func: Callable[[], T], *, brief: str, what: str = "rendering") -
     pid = os.fork()
     if pid == 0:  # the child: never returns
         os.close(read_fd)
-        _child(func, write_fd, timeout, memory_mb)
+        _child(func, write_fd, timeout, memory_mb, brief, what)
     os.close(write_fd)
     try:
         kind, payload, label = _collect(read_fd, pid, timeout)
@@ -119,7 +123,9 @@ def _memory_text(memory_mb: int) -> str:
     return f"render memory limit of {memory_mb} MB" if memory_mb else "machine's memory limit"
 
 
-def _child(func: Callable[[], object], fd: int, timeout: float, memory_mb: int) -> None:
+def _child(
+    func: Callable[[], object], fd: int, timeout: float, memory_mb: int, brief: str, what: str
+) -> None:
     """Run ``func`` with the memory cap, send its outcome through ``fd`` and exit."""
     global _channel
     code = 0
@@ -127,6 +133,8 @@ def _child(func: Callable[[], object], fd: int, timeout: float, memory_mb: int) 
         # Our own SIGTERM/SIGINT handlers (e.g. the foreground scheduler's) belong to the parent.
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        # Out of memory, every object freed while unwinding would print "Exception ignored".
+        sys.unraisablehook = lambda _unraisable: None
         _channel = fd
         if memory_mb:
             limit = memory_mb * 1024 * 1024
@@ -142,7 +150,7 @@ def _child(func: Callable[[], object], fd: int, timeout: float, memory_mb: int) 
             _send(fd, _RESULT, payload)
         except BriefgenError as exc:
             if _caused_by_memory(exc):
-                exc = RenderError(f"{exc}; exceeded the {_memory_text(memory_mb)} (raise {MEMORY_ENV})")
+                raise MemoryError from exc
             _send(fd, _ERROR, _pickled_error(exc))
         except MemoryError:
             raise
@@ -151,9 +159,10 @@ def _child(func: Callable[[], object], fd: int, timeout: float, memory_mb: int) 
     except MemoryError:
         code = 3
         try:
-            _send(fd, _ERROR, _pickled_error(
-                RenderError(f"exceeded the {_memory_text(memory_mb)} (raise {MEMORY_ENV})")
-            ))
+            _send(fd, _ERROR, _pickled_error(RenderError(
+                f"brief {brief}: {_stage_label or what}: exceeded the {_memory_text(memory_mb)}; "
+                f"stopped it. Fix the template or raise {MEMORY_ENV}"
+            )))
         except BaseException:  # noqa: BLE001 - the parent reports a silent death instead
             pass
     except BaseException:  # noqa: BLE001 - never let the child run the parent's code

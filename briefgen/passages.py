@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from briefgen.models import Passage
@@ -20,15 +20,18 @@ MAX_PASSAGE_CHARS = 1200
 
 # Characters normalize() deletes: control characters that are not whitespace (Cc) and
 # invisible format characters (Cf: zero-width space/joiners, bidi marks, BOM, soft hyphen).
-def _invisible_class() -> str:
+def _invisible_codes() -> list[int]:
     # Outside the first two planes, format characters live only in plane 14 (tags);
     # scanning just those keeps the import fast.
     candidates = [*range(0x20000), *range(0xE0000, 0xE1000)]
-    codes = [
+    return [
         c
         for c in candidates
         if unicodedata.category(chr(c)) in ("Cc", "Cf") and not chr(c).isspace()
     ]
+
+
+def _char_class(codes: list[int], extra: str = "") -> str:
     ranges: list[list[int]] = []
     for c in codes:
         if ranges and ranges[-1][1] == c - 1:
@@ -36,18 +39,58 @@ def _invisible_class() -> str:
         else:
             ranges.append([c, c])
     # Ranges, not single characters: the regex engine scans a short range list much faster.
-    return "[" + "".join(f"\\U{a:08x}-\\U{b:08x}" for a, b in ranges) + "]"
+    return "[" + "".join(f"\\U{a:08x}-\\U{b:08x}" for a, b in ranges) + extra + "]"
 
 
-_INVISIBLE = re.compile(_invisible_class())
+_INVISIBLE_CODES = _invisible_codes()
+_INVISIBLE = re.compile(_char_class(_INVISIBLE_CODES))
+_INVISIBLE_CHARS = frozenset(map(chr, _INVISIBLE_CODES))
+# Screens for _INVISIBLE, many times faster: a class of characters below U+10000 alone is
+# a constant-time lookup, while any character beyond makes the engine walk a range list.
+# So: the invisible characters below U+10000, or any character above (then the exact
+# class decides).
+_MAYBE_INVISIBLE = re.compile(
+    _char_class([c for c in _INVISIBLE_CODES if c < 0x10000], "\\U00010000-\\U0010ffff")
+)
+_ASCII_INVISIBLE = re.compile(_char_class([c for c in _INVISIBLE_CODES if c < 0x80]))
+_ASCII_INVISIBLE_BYTES = bytes(c for c in _INVISIBLE_CODES if c < 0x80)
 
 
 def normalize(s: str) -> str:
     """Return ``s`` in NFC with invisible controls removed and whitespace runs collapsed."""
     # Invisible characters go first: a zero-width joiner between a letter and a combining
     # mark would otherwise block composition and make normalize() not idempotent.
-    s = unicodedata.normalize("NFC", _INVISIBLE.sub("", s))
+    # Each step runs only when a quick check says it would change something.
+    if s.isascii():  # ASCII is already NFC
+        if _ASCII_INVISIBLE.search(s):
+            s = _ASCII_INVISIBLE.sub("", s)
+    else:
+        if _MAYBE_INVISIBLE.search(s):
+            s = _INVISIBLE.sub("", s)
+        if not unicodedata.is_normalized("NFC", s):
+            s = unicodedata.normalize("NFC", s)
     return " ".join(s.split())
+
+
+def collapse_whitespace(s: str) -> str:
+    """Return ``s`` with whitespace runs collapsed: all normalize() does to plain text."""
+    return " ".join(s.split())
+
+
+def is_plain(text: str) -> bool:
+    """Tell whether ``text`` is ASCII without control characters.
+
+    normalize() only collapses whitespace in plain text, and in every slice of it.
+    """
+    if not text.isascii():
+        return False
+    data = text.encode("ascii")  # bytes.translate deletes far faster than a regex searches
+    return len(data.translate(None, _ASCII_INVISIBLE_BYTES)) == len(data)
+
+
+def normalizer_for(text: str) -> Callable[[str], str]:
+    """Return :func:`normalize`, or a faster equivalent for slices of ``text`` if it is plain."""
+    return collapse_whitespace if is_plain(text) else normalize
 
 
 def is_blank(s: str) -> bool:
@@ -55,15 +98,12 @@ def is_blank(s: str) -> bool:
     return not _INVISIBLE.sub("", s).strip()
 
 
-def _is_skippable(ch: str) -> bool:
-    return ch.isspace() or bool(_INVISIBLE.match(ch))
-
-
 def tighten(text: str, start: int, end: int) -> tuple[int, int]:
     """Shrink ``text[start:end]`` past leading/trailing whitespace and invisible characters."""
-    while start < end and _is_skippable(text[start]):
+    invisible = _INVISIBLE_CHARS
+    while start < end and ((ch := text[start]).isspace() or ch in invisible):
         start += 1
-    while end > start and _is_skippable(text[end - 1]):
+    while end > start and ((ch := text[end - 1]).isspace() or ch in invisible):
         end -= 1
     return start, end
 
@@ -123,14 +163,14 @@ def sentence_ends(text: str, start: int, end: int) -> list[int]:
     """Return the offsets just after each sentence end inside ``text[start:end]``."""
     ends = []
     for m in _SENTENCE_END.finditer(text, start, end):
-        word_start = m.start()
-        while word_start > start and not text[word_start - 1].isspace():
-            word_start -= 1
-        word = text[word_start : m.start()].lower().rstrip(".")
-        if text[m.start()] == "." and (
-            word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha())
-        ):
-            continue
+        stop = m.start()
+        if text[stop] == ".":  # only a full stop can close an abbreviation or an initial
+            word_start = stop
+            while word_start > start and not text[word_start - 1].isspace():
+                word_start -= 1
+            word = text[word_start:stop].lower().rstrip(".")
+            if word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()):
+                continue
         ends.append(m.end())
     return ends
 
@@ -177,6 +217,7 @@ def build_passages(
     doc_id: str, text: str, blocks: Iterable[Block], max_chars: int = MAX_PASSAGE_CHARS
 ) -> tuple[Passage, ...]:
     """Turn cleaned blocks into numbered passages; headings become the ``section`` context."""
+    norm = normalizer_for(text)
     passages: list[Passage] = []
     section: str | None = None
     for block in blocks:
@@ -184,10 +225,10 @@ def build_passages(
         if start >= end:
             continue
         if block.kind == "heading":
-            section = normalize(text[start:end]) or section
+            section = norm(text[start:end]) or section
             continue
         for s, e in split_long(text, start, end, max_chars):
-            quote = normalize(text[s:e])
+            quote = norm(text[s:e])
             if quote:
                 passages.append(
                     Passage(
