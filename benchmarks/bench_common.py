@@ -135,6 +135,7 @@ class ProcResult:
     returncode: int
     stdout: str
     stderr: str
+    cpu: float = 0.0  # user+sys seconds of the process and the children it waited for
 
     def check(self) -> ProcResult:
         """Raise with the tail of stderr when the process failed."""
@@ -210,7 +211,7 @@ def run_process(
         stderr = err.read().decode("utf-8", "replace")
     maxrss_mb = usage.ru_maxrss / 1024.0
     return ProcResult(cmd, wall, maxrss_mb, max(peak / 1024.0, maxrss_mb), proc.returncode,
-                      stdout, stderr)
+                      stdout, stderr, usage.ru_utime + usage.ru_stime)
 
 
 def time_call(func: Callable[[], Any]) -> tuple[float, Any]:

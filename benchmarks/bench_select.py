@@ -7,7 +7,6 @@ the default brief in one fresh process and prints the latencies as JSON.
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import sys
 import time
@@ -172,54 +171,56 @@ def run_select(ctx: Context) -> Section:
 
 # --------------------------------------------------------------------------- render floor
 
-_RENDER_LINE = re.compile(r"median ([\d.]+) s \(min ([\d.]+), max ([\d.]+), n=(\d+)\)")
-
-
 def run_render(ctx: Context) -> Section:
     """5. `briefgen build` of the default brief vs a bare WeasyPrint render of its HTML.
 
-    The measurement is benchmarks/bench_render.py (written with the renderer); this folds
-    its figures into RESULTS.md and adds a profile when the target is missed.
+    benchmarks/bench_render.py (written with the renderer) prepares the project and the exact
+    HTML+CSS briefgen renders; the timing here alternates the two sides, each a fresh process.
     """
     sec = Section("render", "5. Rendering floor: `briefgen build` vs bare WeasyPrint")
     hb = {True: "present", False: "absent", None: "unknown"}[harfbuzz_subset_present()]
-    script = BENCH_DIR / "bench_render.py"
-    if not script.exists():
+    if not (BENCH_DIR / "bench_render.py").exists():
         return sec.skip("benchmarks/bench_render.py does not exist yet")
+    import bench_render
+
+    project, html, css = bench_render.prepare()
+    build_cmd = [*briefgen_command(), "build", "--as-of", bench_render.AS_OF]
+    bare_script = WORK / "render" / "bare_render.py"
+    bare_script.write_text(bench_render.BARE, encoding="utf-8")
+    bare_cmd = [PYTHON, str(bare_script), str(html), str(css), str(WORK / "render" / "bare.pdf")]
+    run_process(build_cmd, cwd=project).check()  # warm the file and font caches once
     runs = max(ctx.runs, 3 if ctx.quick else 5)
-    cmd = [PYTHON, str(script), "--runs", str(runs)]
-    res = run_process(cmd).check()
-    sec.commands.append(show_command(cmd) + "   # alternates build and bare render, "
-                        "after one warm-up build")
-    found = _RENDER_LINE.findall(res.stdout)
-    if len(found) < 2:
-        sec.details.append("bench_render.py printed no figures this run:\n\n```\n"
-                           + res.stdout.strip()[-2000:] + "\n```")
-        return sec
-    (b_med, b_lo, b_hi, n), (f_med, f_lo, f_hi, _n) = found[0], found[1]
-    build, bare = float(b_med), float(f_med)
-    ratio = build / bare
+    ours, floor = [], []
+    for _ in range(runs):
+        ours.append(run_process(build_cmd, cwd=project).check())
+        floor.append(run_process(bare_cmd, cwd=project).check())
+    build, bare = Stats([r.wall for r in ours]), Stats([r.wall for r in floor])
+    build_cpu, bare_cpu = Stats([r.cpu for r in ours]), Stats([r.cpu for r in floor])
+    ratio, cpu_ratio = build.median / bare.median, build_cpu.median / bare_cpu.median
+    sec.commands += [f"cd benchmarks/work/render/project && {show_command(build_cmd)}",
+                     show_command(bare_cmd) + "   # bench_render.BARE: HTML(bench.html)"
+                     ".write_pdf(stylesheets=[CSS(brief.css)])"]
     sec.figures += [
-        Figure("5", "`briefgen build --as-of …` default brief (md+pdf+json, seeds), "
-                    "whole process", f"{build:.2f} s ({float(b_lo):.2f}–{float(b_hi):.2f}, n={n})"),
-        Figure("5", "bare WeasyPrint render of the same HTML+CSS, fresh process",
-               f"{bare:.2f} s ({float(f_lo):.2f}–{float(f_hi):.2f}, n={n})"),
-        Figure("5", "build / bare render", f"{ratio:.2f}×", f"≤ {RENDER_RATIO_TARGET}×",
+        Figure("5", "`briefgen build` default brief (md+pdf+json, seeds), whole process",
+               build.fmt()),
+        Figure("5", "bare WeasyPrint render of the same HTML+CSS, fresh process", bare.fmt()),
+        Figure("5", "build / bare render (wall)", f"{ratio:.2f}×", f"≤ {RENDER_RATIO_TARGET}×",
                ratio <= RENDER_RATIO_TARGET),
+        Figure("5", "build / bare render (CPU user+sys)",
+               f"{cpu_ratio:.2f}× ({build_cpu.median:.2f} s / {bare_cpu.median:.2f} s)"),
     ]
-    sec.raw.update(build=build, bare=bare, ratio=ratio, harfbuzz=hb)
-    sec.details.append("The bare side is `python -c 'import weasyprint; weasyprint.HTML(filename="
-                       "bench.html).write_pdf(out, stylesheets=[CSS(brief.css)])'` on the HTML "
-                       "briefgen renders for the same brief. Output of bench_render.py:\n\n"
-                       "```\n" + res.stdout.strip()[-1500:] + "\n```")
-    sec.details.append(f"Debian's `libharfbuzz-subset0`: **{hb}** (installed by "
-                       "scripts/system-deps.sh; without it WeasyPrint embeds fonts more slowly "
-                       "and warns).")
-    project = WORK / "render" / "project"
-    if ratio > RENDER_RATIO_TARGET and (project / "config.yaml").exists():
+    sec.raw.update(build=build.to_json(), bare=bare.to_json(), build_cpu=build_cpu.to_json(),
+                   bare_cpu=bare_cpu.to_json(), ratio=ratio, harfbuzz=hb)
+    sec.details.append(f"Runs alternate build and bare render ({runs} each, after one warm-up "
+                       "build) so machine noise hits both; CPU time (user+sys of the process "
+                       "and its children) is shown because wall time on a shared 2-core "
+                       f"machine also measures the neighbours. Debian's `libharfbuzz-subset0`: "
+                       f"**{hb}** (installed by scripts/system-deps.sh; without it WeasyPrint "
+                       "embeds fonts more slowly and warns).")
+    if ratio > RENDER_RATIO_TARGET:
         sec.details.append("**Profile** (target missed) of the same build:\n\n" + profile_command(
-            ["build", "-c", str(project / "config.yaml"), "--as-of", "2026-03-15", "--out",
-             str(WORK / "out" / "render-profile")], "build-render"))
+            ["build", "-c", str(project / "config.yaml"), "--as-of", bench_render.AS_OF,
+             "--out", str(WORK / "out" / "render-profile")], "build-render"))
     return sec
 
 

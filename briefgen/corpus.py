@@ -429,7 +429,7 @@ def read_raw(
             )
         if size == 0:
             raise SkippedInput("empty file")
-        data = _read_capped(path, int(cap))
+        data = _read_capped(path, cfg.config.corpus.max_file_mb)
         sha = hashlib.sha256(data).hexdigest()
         own_meta = SourceMeta()
         if fmt == "html":
@@ -461,13 +461,14 @@ def read_raw(
     )
 
 
-def _read_capped(path: Path, cap: int) -> bytes:
-    """Read a file of at most ``cap`` bytes; it may have grown since it was measured."""
+def _read_capped(path: Path, cap_mb: float) -> bytes:
+    """Read a file of at most ``cap_mb`` MB; it may have grown since it was measured."""
+    cap = int(cap_mb * 1024 * 1024)
     with open(path, "rb") as fh:
         data = fh.read(cap + 1)
     if len(data) > cap:
         raise SkippedInput(
-            f"file grew past the {cap / 1048576:g} MB cap (corpus.max_file_mb) while being read"
+            f"file grew past the {cap_mb:g} MB cap (corpus.max_file_mb) while being read"
         )
     return data
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -553,3 +554,65 @@ def test_unquoted_placeholder_is_explained(tmp_path: Path) -> None:
         "utf-8",
     )
     assert problems_of(path) == [f'{path}:7:13: briefs.b.output: must be text; quote it: "{{brief}}"']
+
+
+# --- more hostile files (issue 7) -----------------------------------------------------------
+
+SHIPPED = (ROOT / "config.yaml").read_bytes()
+
+
+@st.composite
+def mutated_config(draw: st.DrawFn) -> bytes:
+    """The shipped config.yaml with a few byte ranges deleted, duplicated or replaced."""
+    data = bytearray(SHIPPED)
+    for _ in range(draw(st.integers(1, 4))):
+        start = draw(st.integers(0, len(data)))
+        end = min(len(data), start + draw(st.integers(0, 40)))
+        action = draw(st.sampled_from(["delete", "duplicate", "replace"]))
+        if action == "delete":
+            del data[start:end]
+        elif action == "duplicate":
+            data[start:start] = data[start:end]
+        else:
+            data[start:end] = draw(st.binary(max_size=8) | st.sampled_from(
+                [b":", b"- ", b"  ", b"\t", b"&a", b"*a", b"[", b"{", b"'", b'"', b"\n", b"#", b"!!"]
+            ))
+    return bytes(data)
+
+
+@given(mutated_config())
+def test_mutated_shipped_config_gives_config_error_or_success(data: bytes) -> None:
+    _assert_clean(data)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "- " * 5000 + "x\n",  # 5,000 nested block sequences on one line
+        "a:\n" + "".join(" " * i + "- \n" for i in range(1, 5000)),
+        "{a: " * 5000 + "}" * 5000 + "\n",
+    ],
+    ids=["block-sequences", "indented-sequences", "flow-mappings"],
+)
+def test_5000_deep_nesting_in_other_shapes_fails_cleanly(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(text, "utf-8")
+    (problem,) = problems_of(path)
+    # Indented 5,000 deep the file passes 1 MB: refused by size, before parsing.
+    assert re.match(
+        re.escape(str(path)) + r"(:\d+:\d+: nested more than 50 levels deep|: file is too large)", problem
+    ), problem
+
+
+@pytest.mark.parametrize("hostile", ["alias bomb", "deep nesting", "50 MB"])
+def test_hostile_topic_file_is_refused_naming_it(project: Path, tmp_path: Path, hostile: str) -> None:
+    topic = tmp_path / "energy.yaml"
+    if hostile == "alias bomb":
+        shutil.copy(DATA / "config_alias_bomb.yaml", topic)
+    elif hostile == "deep nesting":
+        topic.write_text("title: " + "[" * 5000 + "]" * 5000 + "\n", "utf-8")
+    else:
+        with topic.open("wb") as fh:  # a real 50 MB file this time, not a sparse one
+            fh.write(b"title: Energy\nterms: [" + b"oil, " * 10_000_000 + b"gas]\n")
+    problems = problems_of(project / "config.yaml", topic_files=[topic])
+    assert len(problems) == 1 and problems[0].startswith(f"{topic}:"), problems

@@ -6,9 +6,13 @@ import gzip
 import itertools
 import json
 import shutil
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from briefgen.config import Config, CorpusSettings, LoadedConfig
 from briefgen.corpus import (
@@ -24,6 +28,7 @@ from briefgen.corpus import (
 )
 from briefgen.errors import CorpusError
 from briefgen.models import Document
+from briefgen.passages import normalize
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -283,3 +288,112 @@ def test_large_reuters_corpus_streams(shared_data: Path, tmp_path: Path) -> None
     assert first.passages[0].text.startswith(
         "Exxon Mobil ( XOM.N ) offered to pay a $20 million fine"
     )
+
+
+# --- hostile bytes: skipped with a reason, or read correctly (issue 7) -------------------------
+
+PROSE = "Le café était fermé. Die Straße ist lang. Tokyo’s “minister” said the talks went well. "
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "text"),
+    [
+        ("utf16le.txt", (PROSE * 3).encode("utf-16-le"), PROSE * 3),
+        ("utf16be.txt", (PROSE * 3).encode("utf-16-be"), PROSE * 3),
+        # Cut off inside the last character: the rest is UTF-8, not cp1252 mojibake.
+        ("truncated.txt", (PROSE * 3 + "€").encode()[:-1], PROSE * 3),
+        ("truncated_ascii.txt", ("The minister said the talks went well. " * 4 + "€").encode()[:-2],
+         "The minister said the talks went well. " * 4),
+    ],
+)
+def test_utf16_without_bom_and_truncated_utf8_are_read_correctly(
+    corpus: Path, name: str, data: bytes, text: str
+) -> None:
+    _put(corpus, name, data)
+    docs, warnings = _read(corpus, name)
+    assert warnings == []
+    assert docs[0].text == text
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (bytes(5000), "binary file (contains NUL bytes)"),
+        (b"\x00A" * 2000 + b"\x00\x00" * 100, "binary file (contains NUL bytes)"),  # NULs both sides
+        (b"\x89PNG\r\n\x1a\n" + "text".encode("utf-16-le") * 50, "binary file (a PNG image)"),
+        (b"PK\x03\x04" + b"x" * 100, "binary file (a ZIP archive)"),
+        (b"%PDF-1.4\n" + PROSE.encode() * 3, "binary file (a PDF file)"),
+    ],
+)
+def test_binary_in_disguise_is_skipped_with_a_reason(corpus: Path, data: bytes, reason: str) -> None:
+    _put(corpus, "renamed.txt", data)
+    docs, warnings = _read(corpus, "renamed.txt")
+    assert docs == [] and len(warnings) == 1 and reason in warnings[0], warnings
+
+
+def test_2_gb_sparse_file_is_skipped_by_the_cap_before_reading(
+    corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with (corpus / "articles" / "huge.txt").open("wb") as fh:
+        fh.truncate(2 * 1024**3)  # sparse: 2 GB on paper, nothing on disk
+    monkeypatch.setattr(
+        "briefgen.corpus._read_capped", lambda *a: pytest.fail("read before the size check")
+    )
+    docs, warnings = _read(corpus, "huge.txt")  # the default 50 MB cap
+    assert docs == []
+    assert warnings == [
+        "articles/huge.txt: file is 2.05e+03 MB, over the 50 MB cap (corpus.max_file_mb); "
+        "raise the cap or split the file"
+    ]
+
+
+def test_file_that_grows_past_the_cap_after_the_check_is_skipped(
+    corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _put(corpus, "growing.txt", PROSE)
+    real_stat = Path.stat
+
+    def stat_then_grow(self: Path, *args: object, **kwargs: object) -> object:
+        result = real_stat(self, *args, **kwargs)  # type: ignore[arg-type]
+        measuring = sys._getframe(1).f_code.co_name == "read_raw"  # the size check itself
+        if self.name == "growing.txt" and measuring and result.st_size < 5000:
+            self.write_text(PROSE * 100, encoding="utf-8")  # grows right after being measured
+        return result
+
+    monkeypatch.setattr(Path, "stat", stat_then_grow)
+    docs, warnings = _read(corpus, "growing.txt", max_file_mb=0.001)
+    assert docs == []
+    assert warnings == [
+        "articles/growing.txt: file grew past the 0.001 MB cap (corpus.max_file_mb) while being read"
+    ]
+
+
+_BYTE_PIECES = [
+    b"\x00", b"\x00" * 64, b"\xff\xfe", b"\xfe\xff", b"\xef\xbb\xbf", b"\x89PNG", b"PK\x03\x04",
+    b"%PDF", b"\x1f\x8b", b"\xe2\x80", b"\xc3", b"\xf0\x9f\x98", b"\x81\x8d", b"\r\n", b"\n\n",
+    "Tokyo’s “minister” said the talks went well. ".encode(),
+    "café naïve – ".encode("cp1252"), "高市首相は述べた。".encode(), "talks".encode("utf-16-le"),
+    "Reader Comments\n".encode(), b"# heading\n", b"- item\n",
+]
+HOSTILE_BYTES = st.one_of(
+    st.binary(max_size=400),
+    st.lists(st.one_of(st.sampled_from(_BYTE_PIECES), st.binary(max_size=8)), max_size=40).map(b"".join),
+)
+
+
+@given(HOSTILE_BYTES)
+def test_any_bytes_are_skipped_with_one_reason_or_read_with_exact_passages(data: bytes) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        _put(root, "any.txt", data)
+        warnings: list[str] = []
+        cfg = _cfg(root)
+        raws = list(read_raw(root / "articles" / "any.txt", cfg, warn=warnings.append))
+    if not raws:
+        assert len(warnings) == 1 and warnings[0].startswith("articles/any.txt: "), warnings
+        return
+    assert warnings == [] and len(raws) == 1
+    doc = raws[0].to_document()
+    for p in doc.passages:
+        assert p.text == normalize(doc.text[p.start : p.end])
+        assert normalize(p.text) == p.text

@@ -16,7 +16,7 @@ from typing import Any
 import pypdf
 import pytest
 import yaml
-from hypothesis import given, settings
+from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
 import briefgen.render_pdf
@@ -102,15 +102,18 @@ def fetch_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
     patcher.undo()
 
 
-def links_images_attachments(pdf: pypdf.PdfReader) -> tuple[list[Any], int, bool]:
-    """Return the link actions/destinations, the number of images, and whether files are embedded."""
-    links, images = [], 0
+def links_images_attachments(pdf: pypdf.PdfReader) -> tuple[set[str], int, bool]:
+    """Return where the links go, the number of images, and whether files are embedded.
+
+    An internal link is its destination's name; any action (URI, launch, ...) is "action /S".
+    """
+    links, images = set(), 0
     for page in pdf.pages:
         for ref in page.get("/Annots", []) or []:
             annot = ref.get_object()
             assert annot["/Subtype"] == "/Link", annot  # no file attachment, widget, sound...
             action = annot.get("/A")
-            links.append(action.get_object().get("/S") if action else "/Dest")
+            links.add(f"action {action.get_object().get('/S')}" if action else str(annot["/Dest"]))
         xobjects = page["/Resources"].get("/XObject", {}) or {}
         images += sum(1 for x in xobjects.values() if x.get_object().get("/Subtype") == "/Image")
     root = pdf.trailer["/Root"].get_object()
@@ -118,7 +121,11 @@ def links_images_attachments(pdf: pypdf.PdfReader) -> tuple[list[Any], int, bool
     return links, images, embedded
 
 
-@settings(max_examples=max(3, settings.default.max_examples // 20))
+# No shrinking: at a second a build it takes many minutes; the failing example is printed anyway.
+@settings(
+    max_examples=max(3, settings.default.max_examples // 20),
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+)
 @given(st.lists(MARKUP, min_size=1, max_size=4))
 def test_markup_in_an_article_reaches_the_pdf_as_text(
     hostile_project: Path, fetch_log: Path, texts: list[str]
@@ -141,9 +148,8 @@ def test_markup_in_an_article_reaches_the_pdf_as_text(
     for quote in quotes:
         assert squeeze(quote) in pdf_text, quote
     links, images, embedded = links_images_attachments(pdf)
-    # The only links are the table of contents' own: one per section, Sources and Method.
-    assert links == ["/GoTo"] * (len(record["sections"]) + 2) or set(links) <= {"/GoTo", "/Dest"}
-    assert len(links) == len(record["sections"]) + 2 + (1 if record.get("warnings") else 0)
+    # The only links are the table of contents' own, to the headings the template makes.
+    assert links <= {"hostile-text", "warnings", "sources", "method"}, links
     assert images == 0 and not embedded
     fetched = fetch_log.read_text(encoding="utf-8").split()
     assert fetched == [], fetched
