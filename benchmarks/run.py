@@ -12,13 +12,16 @@ here too) and kept verbatim. Work files go to benchmarks/work/ (gitignored).
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 import time
 import traceback
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -197,6 +200,7 @@ def main(argv: list[str] | None = None) -> int:
         _share(ctx, section)
     seconds = time.perf_counter() - started
     machine = machine_info()
+    sections = merge_previous(sections, ctx)
     write_json(WORK / "results.json", {"quick": ctx.quick, "runs": ctx.runs, "seconds": seconds,
                                        "machine": machine,
                                        "sections": {s.key: {"skipped": s.skipped, **s.raw}
@@ -210,6 +214,40 @@ def main(argv: list[str] | None = None) -> int:
     tmp.replace(RESULTS)
     log(f"wrote {RESULTS} ({seconds / 60:.1f} min)")
     return 0
+
+
+def merge_previous(sections: list[Section], ctx: Context) -> list[Section]:
+    """Save this run's sections; with --only, keep the other sections from the last run.
+
+    Kept sections are marked with the time they were measured, so RESULTS.md always shows
+    every benchmark and says which figures are older.
+    """
+    store = WORK / "sections.json"
+    previous: dict[str, dict[str, Any]] = {}
+    if store.exists():
+        try:
+            previous = json.loads(store.read_text(encoding="utf-8"))
+        except ValueError:
+            previous = {}
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    mode = "quick" if ctx.quick else "full"
+    for sec in sections:
+        previous[sec.key] = {"when": stamp, "mode": mode,
+                             "section": json.loads(json.dumps(asdict(sec), default=str))}
+    write_json(store, previous)
+    ran = {sec.key for sec in sections}
+    merged = []
+    for key in SECTIONS:
+        if key in ran:
+            merged.append(next(s for s in sections if s.key == key))
+        elif key in previous and previous[key]["mode"] == mode and key != "eval":
+            data = previous[key]["section"]
+            data["figures"] = [Figure(**f) for f in data["figures"]]
+            old = Section(**data)
+            old.details.insert(0, f"*(Carried over from the run of {previous[key]['when']}: "
+                                  "not re-run this time.)*")
+            merged.append(old)
+    return merged
 
 
 def _share(ctx: Context, section: Section) -> None:

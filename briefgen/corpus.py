@@ -61,6 +61,8 @@ _META_ALIASES = {
 }
 
 
+_NO_META = SourceMeta()
+
 # An HTML page whose main text is shorter than this is navigation or an error page.
 _MIN_HTML_WORDS = 10
 
@@ -217,6 +219,13 @@ def extract_html_text(html: bytes | str) -> str:
 # --- metadata --------------------------------------------------------------------------------
 
 
+_ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+_COMPACT_DATE = re.compile(r"(\d{4})(\d{2})(\d{2})")
+_WEEKDAY = re.compile(r"^[A-Za-z]{3,9},?\s+(?=[A-Za-z]{3}|\d)")
+_CLOCK = re.compile(r"\s+\d{1,2}:\d{2}")
+_NAMED_DATE_FORMATS = ("%b %d, %Y", "%B %d, %Y", "%d %B %Y", "%d %b %Y", "%b %d %Y", "%B %d %Y")
+
+
 def normalize_date(value: object) -> str | None:
     """Return a date as ISO ``YYYY-MM-DD`` (or ``None`` if it cannot be read as one)."""
     if isinstance(value, (dt.date, dt.datetime)):
@@ -224,24 +233,32 @@ def normalize_date(value: object) -> str | None:
     if not isinstance(value, (str, int)) or isinstance(value, bool):
         return None
     s = str(value).strip()
-    if m := re.match(r"(\d{4})-(\d{2})-(\d{2})", s):
-        candidate = m.group(0)
-    elif m := re.fullmatch(r"(\d{4})(\d{2})(\d{2})", s):
-        candidate = f"{m[1]}-{m[2]}-{m[3]}"
-    else:
-        # "Fri Oct 20, 2006 6:15pm EDT", "20 October 2006", "October 20, 2006"
-        s = re.sub(r"^[A-Za-z]{3,9},?\s+(?=[A-Za-z]{3}|\d)", "", s)  # weekday
-        s = re.split(r"\s+\d{1,2}:\d{2}", s)[0].strip().rstrip(",")
-        for fmt in ("%b %d, %Y", "%B %d, %Y", "%d %B %Y", "%d %b %Y", "%b %d %Y", "%B %d %Y"):
-            try:
-                return dt.datetime.strptime(s, fmt).date().isoformat()
-            except ValueError:
-                continue
-        return None
+    if m := _ISO_DATE.match(s):
+        return _iso_date(m.group(0))
+    if m := _COMPACT_DATE.fullmatch(s):
+        return _iso_date(f"{m[1]}-{m[2]}-{m[3]}")
+    # "Fri Oct 20, 2006 6:15pm EDT", "20 October 2006", "October 20, 2006"
+    s = _WEEKDAY.sub("", s)
+    return _named_date(_CLOCK.split(s, maxsplit=1)[0].strip().rstrip(","))
+
+
+@functools.lru_cache(maxsize=4096)
+def _iso_date(candidate: str) -> str | None:
     try:
         return dt.date.fromisoformat(candidate).isoformat()
     except ValueError:
         return None
+
+
+# Cached: a large corpus has many articles a day, and strptime is slow.
+@functools.lru_cache(maxsize=4096)
+def _named_date(s: str) -> str | None:
+    for fmt in _NAMED_DATE_FORMATS:
+        try:
+            return dt.datetime.strptime(s, fmt).date().isoformat()
+        except ValueError:
+            continue
+    return None
 
 
 def _clean_author(value: object) -> str | None:
@@ -356,7 +373,8 @@ def file_format(path: Path) -> str:
     return "txt"
 
 
-def _stem(path: Path) -> str:
+def file_stem(path: Path) -> str:
+    """Return a file's name without its corpus extension (a doc_id, or a JSONL doc_id prefix)."""
     name = path.name
     for ext in (".jsonl.gz", ".jsonl", ".markdown", ".html", ".htm", ".txt", ".md"):
         if name.lower().endswith(ext):
@@ -392,13 +410,13 @@ def doc_ids_for(paths: list[Path], corpus_root: Path) -> dict[Path, str]:
     """Give each one-document file its doc id: the file name without extension, unless shared."""
     stems: dict[str, int] = {}
     for p in paths:
-        stems[_stem(p)] = stems.get(_stem(p), 0) + 1
+        stems[file_stem(p)] = stems.get(file_stem(p), 0) + 1
     ids = {}
     for p in paths:
-        doc_id = _stem(p)
+        doc_id = file_stem(p)
         if stems[doc_id] > 1:
             rel = p.relative_to(corpus_root) if p.is_relative_to(corpus_root) else p
-            doc_id = (rel.parent / _stem(p)).as_posix()
+            doc_id = (rel.parent / file_stem(p)).as_posix()
         ids[p] = doc_id
     return ids
 
@@ -408,13 +426,18 @@ def _file_metadata(cfg: LoadedConfig) -> dict[str, SourceMeta]:
     return load_metadata(cfg.resolve(meta_path)) if meta_path else {}
 
 
+def file_meta(path: Path, cfg: LoadedConfig) -> SourceMeta:
+    """Return the metadata the corpus metadata file gives a corpus file (empty if none)."""
+    return _file_metadata(cfg).get(Path(path).name, _NO_META)
+
+
 def read_raw(
     path: Path, cfg: LoadedConfig, *, warn: Warn, doc_id: str | None = None
 ) -> Iterator[RawArticle]:
     """Read one file into decoded articles (a JSONL file yields many); skip bad input with a warning."""
     path = Path(path)
     source_path = source_path_of(path, cfg)
-    yaml_meta = _file_metadata(cfg).get(path.name, SourceMeta())
+    yaml_meta = file_meta(path, cfg)
     fmt = file_format(path)
     if fmt == "jsonl":
         yield from _read_jsonl(path, source_path, yaml_meta, cfg, warn)
@@ -452,7 +475,7 @@ def read_raw(
         warn(f"{source_path}: cannot read the file ({exc.strerror or exc})")
         return
     yield RawArticle(
-        doc_id=doc_id or _stem(path),
+        doc_id=doc_id or file_stem(path),
         source_path=source_path,
         text=text,
         sha256=sha,
@@ -500,73 +523,166 @@ def _front_matter_meta(text: str) -> SourceMeta:
     return meta_from_fields(data)
 
 
-def _read_lines(fh: IO[bytes], cap: int) -> Iterator[tuple[int, bytes | None]]:
-    """Yield (line number, bytes) for each line; ``None`` for a line longer than ``cap`` bytes."""
-    number = 0
-    while True:
-        line = fh.readline(cap + 1)
-        if not line:
+#: A JSONL file is read in blocks of about this many bytes (decompressed), cut at line ends.
+JSONL_BLOCK_BYTES = 4 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class JsonlChunk:
+    """Whole lines of a JSONL file; ``data`` is None for one line over the record cap."""
+
+    first_line: int  # 1-based number of the first line
+    data: bytes | None
+    consumed: int  # bytes of the file as stored (compressed or not) read so far
+
+    def lines(self) -> Iterator[tuple[int, bytes]]:
+        """Yield (line number, line without its newline)."""
+        if not self.data:
             return
-        number += 1
-        if len(line) > cap and not line.endswith(b"\n"):
-            while (rest := fh.readline(1 << 20)) and not rest.endswith(b"\n"):
-                pass  # drain the over-long line without holding it in memory
-            yield number, None
-        else:
-            yield number, line
+        lines = self.data.split(b"\n")
+        if self.data.endswith(b"\n"):
+            lines.pop()
+        yield from enumerate(lines, self.first_line)
+
+
+class _CountingReader:
+    """A binary file wrapper that counts, and hashes if asked, the bytes read through it."""
+
+    def __init__(self, fh: IO[bytes], digest: Any = None) -> None:
+        self._fh = fh
+        self._digest = digest
+        self.consumed = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._fh.read(size)
+        self.consumed += len(data)
+        if self._digest is not None:
+            self._digest.update(data)
+        return data
+
+    def read1(self, size: int = -1) -> bytes:
+        return self.read(size)
+
+    def drain(self) -> None:
+        """Read to the end of the file (so that the hash covers all of it)."""
+        while self.read(1 << 20):
+            pass
+
+
+def jsonl_chunks(path: Path, cap: int, *, digest: Any = None) -> Iterator[JsonlChunk]:
+    """Read a .jsonl or .jsonl.gz file in large blocks of whole lines, in bounded memory.
+
+    A line longer than ``cap`` bytes is never held whole: it comes as a chunk with ``data``
+    None. ``digest`` (a hashlib object), if given, is fed every byte of the file as stored.
+    Raises OSError, EOFError or gzip.BadGzipFile if the file cannot be read to its end.
+    """
+    with open(path, "rb") as raw:
+        counter = _CountingReader(raw, digest)
+        fh: Any = gzip.GzipFile(fileobj=counter, mode="rb") if path.name.lower().endswith(".gz") else counter
+        number, tail, dropping = 1, b"", False
+        while block := _read_block(fh):
+            if dropping:  # inside a line over the cap: skip to its end
+                end = block.find(b"\n")
+                if end < 0:
+                    continue
+                block, dropping = block[end + 1 :], False
+            data = tail + block if tail else block
+            cut = data.rfind(b"\n") + 1
+            if cut:
+                yield JsonlChunk(number, data[:cut], counter.consumed)
+                number += data.count(b"\n", 0, cut)
+            tail = data[cut:]
+            if len(tail) > cap:
+                yield JsonlChunk(number, None, counter.consumed)
+                number, tail, dropping = number + 1, b"", True
+        if tail and not dropping:
+            yield JsonlChunk(number, tail, counter.consumed)
+        counter.drain()
+
+
+def _read_block(fh: Any) -> bytes:
+    """Read about JSONL_BLOCK_BYTES; a block at a time, so a damaged end loses little."""
+    parts: list[bytes] = []
+    size = 0
+    while size < JSONL_BLOCK_BYTES and (part := fh.read1(JSONL_BLOCK_BYTES - size)):
+        parts.append(part)
+        size += len(part)
+    return b"".join(parts)
+
+
+def record_cap(cap_mb: float) -> int:
+    """Return the most bytes one JSONL record may have (``corpus.max_file_mb``: files are streamed)."""
+    return int(cap_mb * 1024 * 1024)
+
+
+def over_cap_reason(cap_mb: float) -> str:
+    """Return the skip reason of a JSONL record over the size cap."""
+    return f"record over the {cap_mb:g} MB cap (corpus.max_file_mb); skipped"
+
+
+def jsonl_article(
+    line: bytes, number: int, *, source_path: str, stem: str, file_meta: SourceMeta, cap_mb: float
+) -> RawArticle | None:
+    """Decode one JSONL line into an article (None for a blank line).
+
+    Raises :class:`SkippedInput` with the reason a record cannot be read.
+    """
+    if len(line) > record_cap(cap_mb):
+        raise SkippedInput(over_cap_reason(cap_mb))
+    if not line.strip():
+        return None
+    try:
+        record = json.loads(line.decode("utf-8-sig" if number == 1 else "utf-8"))
+    except UnicodeDecodeError:
+        raise SkippedInput("not valid UTF-8; skipped") from None
+    except json.JSONDecodeError as exc:
+        raise SkippedInput(f"malformed JSON ({exc.msg} at column {exc.colno}); skipped") from None
+    if not isinstance(record, dict):
+        raise SkippedInput("not a JSON object; skipped")
+    text = record.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise SkippedInput("empty text; skipped")
+    raw_id = record.get("id")
+    meta = meta_from_fields({k: v for k, v in record.items() if k not in ("id", "text")})
+    return RawArticle(
+        doc_id=str(raw_id) if raw_id not in (None, "") else f"{stem}:{number}",
+        source_path=source_path,
+        text=text,
+        sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        # meta_from_fields leaves no empty strings, so without file metadata it is the result.
+        meta=meta if file_meta == _NO_META else merge_meta(meta, file_meta),
+        fmt="jsonl",
+    )
 
 
 def _read_jsonl(
     path: Path, source_path: str, file_meta: SourceMeta, cfg: LoadedConfig, warn: Warn
 ) -> Iterator[RawArticle]:
     """Stream a .jsonl or .jsonl.gz file, one article per line, in bounded memory."""
-    cap = int(cfg.config.corpus.max_file_mb * 1024 * 1024)  # per record: the file is streamed
-    stem = _stem(path)
+    cap_mb = cfg.config.corpus.max_file_mb
+    stem = file_stem(path)
     seen: set[str] = set()
     try:
-        opener = gzip.open if path.name.lower().endswith(".gz") else open
-        with opener(path, "rb") as fh:
-            for number, line in _read_lines(fh, cap):  # type: ignore[arg-type]
-                where = f"{source_path}:{number}"
-                if line is None:
-                    warn(
-                        f"{where}: record over the {cfg.config.corpus.max_file_mb:g} MB cap (corpus.max_file_mb); skipped"
-                    )
-                    continue
-                if not line.strip():
-                    continue
+        for chunk in jsonl_chunks(path, record_cap(cap_mb)):
+            if chunk.data is None:
+                warn(f"{source_path}:{chunk.first_line}: {over_cap_reason(cap_mb)}")
+                continue
+            for number, line in chunk.lines():
                 try:
-                    record = json.loads(line.decode("utf-8-sig" if number == 1 else "utf-8"))
-                except UnicodeDecodeError:
-                    warn(f"{where}: not valid UTF-8; skipped")
+                    article = jsonl_article(
+                        line, number, source_path=source_path, stem=stem, file_meta=file_meta,
+                        cap_mb=cap_mb,
+                    )
+                except SkippedInput as exc:
+                    warn(f"{source_path}:{number}: {exc}")
                     continue
-                except json.JSONDecodeError as exc:
-                    warn(f"{where}: malformed JSON ({exc.msg} at column {exc.colno}); skipped")
+                if article is None:
                     continue
-                if not isinstance(record, dict):
-                    warn(f"{where}: not a JSON object; skipped")
+                if article.doc_id in seen:
+                    warn(f"{source_path}:{number}: duplicate id {article.doc_id!r}; skipped")
                     continue
-                text = record.get("text")
-                if not isinstance(text, str) or not text.strip():
-                    warn(f"{where}: empty text; skipped")
-                    continue
-                raw_id = record.get("id")
-                doc_id = str(raw_id) if raw_id not in (None, "") else f"{stem}:{number}"
-                if doc_id in seen:
-                    warn(f"{where}: duplicate id {doc_id!r}; skipped")
-                    continue
-                seen.add(doc_id)
-                meta = meta_from_fields(
-                    {k: v for k, v in record.items() if k not in ("id", "text")}
-                )
-                yield RawArticle(
-                    doc_id=doc_id,
-                    source_path=source_path,
-                    text=text,
-                    sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
-                    meta=merge_meta(meta, file_meta),
-                    fmt="jsonl",
-                )
+                seen.add(article.doc_id)
+                yield article
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
         warn(f"{source_path}: cannot read the file ({exc}); stopped there")
 

@@ -7,13 +7,14 @@ removed. Writes go in batches, one transaction each; a file's row in ``files`` i
 the transaction that holds its last documents, so after a crash (even ``kill -9``) the index
 is consistent and the next run simply picks the unfinished files up again.
 
-Large runs clean articles in worker processes while this process writes to SQLite.
+Large runs read, parse and clean articles in worker processes (``briefgen.readunits``)
+while this process only reads raw bytes and writes to SQLite.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
+import gzip
 import hashlib
 import json
 import os
@@ -36,11 +37,11 @@ from briefgen.index import (
     index_path,
     schema_version,
 )
-from briefgen.readunits import UNIT_CHARS, Unit, record_bytes, uncompressed_size, worker_pool
+from briefgen.readunits import UNIT_BYTES, Part, ReadContext, Record, Unit, worker_pool
 
 if TYPE_CHECKING:
     from briefgen.config import LoadedConfig
-    from briefgen.corpus import RawArticle
+    from briefgen.models import Document
 
 #: Commit after about this many characters of passage text or this many documents: large
 #: enough that FTS5 merges few segments, small enough that a crash loses little.
@@ -109,7 +110,8 @@ class _FileState:
 
     file: CorpusFile
     existing: dict[str, tuple[int, str, str]]  # doc_id → (row id, sha256, meta key)
-    seen: set[str] = field(default_factory=set)
+    seen: set[str] = field(default_factory=set)  # doc_ids this file keeps
+    read: set[str] = field(default_factory=set)  # doc_ids read from it (duplicates are skipped)
     warnings: list[str] = field(default_factory=list)
     sha256: str = ""
 
@@ -121,15 +123,6 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def meta_key(article: RawArticle) -> str:
-    """Return a short key of what, besides the text, shapes an article's document."""
-    meta = article.meta
-    raw = "\x1f".join(
-        v or "" for v in (meta.title, meta.outlet, meta.author, meta.date, meta.url, meta.kind, article.fmt)
-    )
-    return hashlib.blake2b(raw.encode("utf-8"), digest_size=12).hexdigest()
 
 
 #: The modules whose code decides what a document's passages are: when any of them changes,
@@ -262,6 +255,7 @@ class _Updater:
         self._warn = warn
         self._bar: Any = None
         self._states: dict[int, _FileState] = {}
+        self._existing: dict[str, dict[str, tuple[int, str, str]]] = {}  # per file to read
         self._claimed: set[str] = set()  # doc_ids read in this run, in any file
         self._pending: set[str] = set()  # files not yet re-read in this run
         self._fresh = False  # the index held no documents when reading began
@@ -345,69 +339,79 @@ class _Updater:
                 self.warn(message)  # the bad input is still there: --strict must still see it
         if to_read:
             self._fresh = not w.con.execute("SELECT EXISTS (SELECT 1 FROM documents)").fetchone()[0]
+            self._existing = {f.rel: {} if self._fresh else w.documents_of(f.rel) for f in to_read}
             self._read_and_write(to_read)
 
     # --- reading (producer) --------------------------------------------------------------
 
     def _units(self, files: list[CorpusFile]) -> Iterator[Unit]:
-        """Read the files in order and cut the articles that need cleaning into units."""
+        """Cut the files into units of reading work, in order (JSONL files into line blocks)."""
+        batch: list[Part] = []  # one-document files, grouped
+        batch_bytes = base = 0
+        for i, f in enumerate(files):
+            self._states[i] = _FileState(f, self._existing[f.rel])
+            if f.doc_id is not None:
+                batch.append(Part(i, f.rel, f.path, doc_id=f.doc_id, last=True))
+                batch_bytes += f.size
+            elif batch:
+                yield Unit(batch, base)
+                batch, batch_bytes = [], 0
+            if f.doc_id is None:
+                yield from self._jsonl_units(i, f, base)
+            base += f.size
+            if batch_bytes >= UNIT_BYTES:
+                yield Unit(batch, base)
+                batch, batch_bytes = [], 0
+        if batch:
+            yield Unit(batch, base)
+
+    def _jsonl_units(self, i: int, f: CorpusFile, base: int) -> Iterator[Unit]:
+        """Read a JSONL file in blocks of whole lines (only bytes: workers parse them)."""
         from briefgen import corpus
 
-        base = 0
-        for i, f in enumerate(files):
-            state = _FileState(f, self.writer.documents_of(f.rel))
-            self._states[i] = state
-            unit = Unit(i, done_bytes=base)
-            chars = 0
-            is_jsonl = f.doc_id is None
-            total_est = uncompressed_size(f.path, f.size) if is_jsonl else f.size
-            read_est = 0
-            for article in corpus.read_raw(
-                f.path, self.cfg, warn=functools.partial(self.warn, state=state), doc_id=f.doc_id
-            ):
-                if not is_jsonl:
-                    state.sha256 = article.sha256  # of the file's bytes
-                read_est += record_bytes(article)
-                if self._wants(state, article, unit):
-                    unit.articles.append(article)
-                    chars += len(article.text)
-                if chars >= UNIT_CHARS:
-                    unit.done_bytes = base + min(f.size - 1, f.size * read_est // max(total_est, 1))
-                    yield unit
-                    unit, chars = Unit(i, done_bytes=unit.done_bytes), 0
-            if is_jsonl:
-                state.sha256 = _sha_or_empty(f.path)
-            base += f.size
-            unit.done_bytes, unit.last = base, True
-            yield unit
+        cap_mb = self.cfg.config.corpus.max_file_mb
+        stem, file_meta = corpus.file_stem(f.path), corpus.file_meta(f.path, self.cfg)
+        digest = hashlib.sha256()
+        notes = []
+        try:
+            for chunk in corpus.jsonl_chunks(f.path, corpus.record_cap(cap_mb), digest=digest):
+                part = Part(i, f.rel, f.path, chunk=chunk, stem=stem, file_meta=file_meta)
+                if chunk.data is None:
+                    part.notes.append(f"{f.rel}:{chunk.first_line}: {corpus.over_cap_reason(cap_mb)}")
+                yield Unit([part], base + min(chunk.consumed, f.size - 1))
+            sha = digest.hexdigest()
+        except (OSError, EOFError, gzip.BadGzipFile) as exc:
+            notes.append(f"{f.rel}: cannot read the file ({exc}); stopped there")
+            sha = _sha_or_empty(f.path)
+        end = corpus.JsonlChunk(0, b"", f.size)
+        yield Unit([Part(i, f.rel, f.path, chunk=end, last=True, sha256=sha, notes=notes)], base + f.size)
 
-    def _wants(self, state: _FileState, article: RawArticle, unit: Unit) -> bool:
-        """Decide whether an article must be cleaned and written (counting it either way)."""
-        did = article.doc_id
+    def _wants(self, state: _FileState, record: Record) -> bool:
+        """Decide whether an article must be written (counting it either way)."""
+        did = record.doc_id
         if did in self._claimed:
-            self.warn(f"{article.source_path}: document id {did!r} also appears in an earlier "
+            self.warn(f"{state.file.rel}: document id {did!r} also appears in an earlier "
                       "file; skipped", state)
             return False
         self._claimed.add(did)
         state.seen.add(did)
-        key = meta_key(article)
         old = state.existing.get(did)
         if old is not None:
-            if (old[1], old[2]) == (article.sha256, key):
+            if (old[1], old[2]) == (record.sha256, record.meta_key):
                 self.summary.unchanged += 1
                 return False
-            unit.replaces.append(old[0])
+            self._replaces.append(old[0])
             self.summary.updated += 1
         else:
             owner = None if self._fresh else self.writer.document_owner(did)
             if owner is not None and owner not in self._pending:
-                self.warn(f"{article.source_path}: document id {did!r} is already indexed from "
+                self.warn(f"{state.file.rel}: document id {did!r} is already indexed from "
                           f"{owner}; skipped", state)
                 return False
             if owner is not None:  # moving here from a file that is re-read later in this run
-                unit.replaces.append(self.writer.document_row(did))
+                self._replaces.append(self.writer.document_row(did))
+                self._existing[owner].pop(did, None)  # that file no longer holds it
             self.summary.added += 1
-        unit.meta_keys[did] = key
         return True
 
     # --- writing (consumer) --------------------------------------------------------------
@@ -417,6 +421,13 @@ class _Updater:
 
         total = sum(f.size for f in files)
         self._pending = {f.rel for f in files}
+        known = {
+            rel: {did: (sha, key) for did, (_, sha, key) in docs.items()}
+            for rel, docs in self._existing.items()
+        }
+        self._replaces: list[int] = []
+        self._documents: list[Document] = []
+        self._meta_keys: dict[str, str] = {}
         with tqdm(
             total=total, unit="B", unit_scale=True, unit_divisor=1024, desc="indexing",
             disable=None if self.progress else True,  # None: shown only on a terminal
@@ -424,21 +435,14 @@ class _Updater:
         ) as bar:
             self._bar = None if bar.disable else bar
             done = 0
-            with worker_pool(parallel=total >= PARALLEL_MIN_BYTES) as clean:
+            with worker_pool(ReadContext(self.cfg, known), parallel=total >= PARALLEL_MIN_BYTES) as read:
                 self.writer.begin()
                 try:
-                    for unit, result in clean(self._units(files)):
-                        state = self._states[unit.file_index]
-                        for message in result.warnings:
-                            self.warn(message, state)
-                        self._write(unit, result.documents)
-                        if unit.last:
-                            self._finish_file(state)
-                            del self._states[unit.file_index]
+                    for unit, results in read(self._units(files)):
+                        for part, result in zip(unit.parts, results, strict=True):
+                            self._take_part(part, result.items, result.sha256)
                         bar.update(unit.done_bytes - done)
                         done = unit.done_bytes
-                        if self._uncommitted >= BATCH_CHARS or self._uncommitted_docs >= BATCH_DOCS:
-                            self._commit()
                     self.writer.set_setting("inputs", self._inputs)
                     self.writer.commit()
                 except BaseException:
@@ -446,12 +450,49 @@ class _Updater:
                     raise
             self._bar = None
 
-    def _write(self, unit: Unit, documents: list[Any]) -> None:
-        """Replace the unit's old rows by its new documents (in the open transaction)."""
-        if unit.replaces:
-            self.writer.delete_documents(unit.replaces)
-        if documents:
-            written = self.writer.add_documents(documents, unit.meta_keys)
+    def _take_part(self, part: Part, items: list[Record | str], sha256: str) -> None:
+        """Write what a worker read from a part; close its file if the part is its last."""
+        state = self._states[part.file_index]
+        if part.chunk is None:
+            state.sha256 = sha256  # of a one-document file's bytes (as read now)
+        for item in items:
+            if isinstance(item, str):
+                self.warn(item, state)
+            elif item.doc_id in state.read:
+                self.warn(f"{item.where}: duplicate id {item.doc_id!r}; skipped", state)
+            else:
+                state.read.add(item.doc_id)
+                if self._wants(state, item):
+                    self._add(state, item)
+        for note in part.notes:
+            self.warn(note, state)
+        self._write()
+        if part.last:
+            if part.chunk is not None:
+                state.sha256 = part.sha256
+            self._finish_file(state)
+            del self._states[part.file_index]
+        if self._uncommitted >= BATCH_CHARS or self._uncommitted_docs >= BATCH_DOCS:
+            self._commit()
+
+    def _add(self, state: _FileState, record: Record) -> None:
+        """Queue a wanted article's document for writing (or report why it has none)."""
+        if record.error:
+            self.warn(record.error, state)
+            return
+        assert record.document is not None, f"{record.where}: read as unchanged, yet wanted"
+        self._documents.append(record.document)
+        self._meta_keys[record.doc_id] = record.meta_key
+
+    def _write(self) -> None:
+        """Replace the queued articles' old rows by their new documents (in the open transaction)."""
+        if self._replaces:
+            self.writer.delete_documents(self._replaces)
+            self._replaces = []
+        if self._documents:
+            documents, self._documents = self._documents, []
+            written = self.writer.add_documents(documents, self._meta_keys)
+            self._meta_keys = {}
             self.summary.passages += written
             self._uncommitted += sum(len(p.text) for d in documents for p in d.passages)
             self._uncommitted_docs += len(documents)

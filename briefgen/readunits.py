@@ -1,106 +1,176 @@
-"""Cleaning work for the indexer, run in worker processes while the main process writes SQLite.
+"""Reading work for the indexer, run in worker processes while the main process writes SQLite.
 
-The main process reads and decodes articles (``corpus.read_raw``: cheap, and it must compare
-hashes before deciding what to clean); the expensive part, ``make_document`` (cleaning and
-passage splitting), runs here on batches of articles. Batches are submitted through a bounded
-window, so memory stays flat however large the corpus (``Pool.imap`` would read ahead without
-limit).
+The main process only reads raw bytes (whole one-document files are read by the workers;
+a JSONL file is cut into blocks of whole lines, ``corpus.jsonl_chunks``) and writes. The
+per-article work — decoding, JSON parsing, metadata, sha256 and, for every article that is
+new or changed, cleaning and passage splitting — runs here, on units of work submitted in
+corpus order through a bounded window, so memory stays flat however large the corpus.
+
+Workers compare each article with what the index held when the run began (``ReadContext.known``)
+and clean only new or changed ones; the main process makes the final decision (duplicate ids,
+ids owned by another file) from the same facts, so it never needs a document that was not made.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import multiprocessing
-import struct
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from briefgen.models import Document
+from briefgen.models import Document, SourceMeta
 
 if TYPE_CHECKING:
-    from briefgen.corpus import RawArticle
+    from briefgen.config import LoadedConfig
+    from briefgen.corpus import JsonlChunk, RawArticle
 
-#: A batch of articles for a worker holds about this many characters of text.
-UNIT_CHARS = 1_000_000
-#: How many batches may be in flight at once (bounds memory to a few MB each).
+#: One-document files are grouped into units of about this many bytes.
+UNIT_BYTES = 1_000_000
+#: How many units may be in flight at once (bounds memory to a few MB each).
 IN_FLIGHT = 8
+
+
+def meta_key(article: RawArticle) -> str:
+    """Return a short key of what, besides the text, shapes an article's document."""
+    meta = article.meta
+    raw = "\x1f".join(
+        v or "" for v in (meta.title, meta.outlet, meta.author, meta.date, meta.url, meta.kind, article.fmt)
+    )
+    return hashlib.blake2b(raw.encode("utf-8"), digest_size=12).hexdigest()
+
+
+@dataclass(frozen=True)
+class ReadContext:
+    """What every worker needs to know, given once when the pool starts."""
+
+    cfg: LoadedConfig
+    #: source_path → doc_id → (sha256, meta key) of the documents indexed when the run began
+    known: dict[str, dict[str, tuple[str, str]]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """An article as a worker read it: what the writer decides on, and its document if made."""
+
+    doc_id: str
+    sha256: str
+    meta_key: str
+    where: str  # "path:line" (JSONL) or "path", to name it in a warning
+    document: Document | None  # None: indexed unchanged (not cleaned), or cleaning failed
+    error: str = ""  # the warning, if cleaning failed
+
+
+#: What reading yields, in corpus order: an article, or a skip warning.
+Item = Record | str
+
+
+@dataclass
+class Part:
+    """One file's share of a unit: a block of JSONL lines, or a whole one-document file."""
+
+    file_index: int
+    source_path: str
+    path: Path
+    doc_id: str | None = None  # one-document files
+    chunk: JsonlChunk | None = None  # JSONL files
+    stem: str = ""  # JSONL: the doc_id prefix of records without an id
+    file_meta: SourceMeta = field(default_factory=SourceMeta)  # JSONL: from corpus.metadata
+    last: bool = False  # the file ends with this part
+    sha256: str = ""  # JSONL, last part: of the file's bytes
+    notes: list[str] = field(default_factory=list)  # the reader's own warnings, after the part's
+
+
+@dataclass
+class PartResult:
+    """The items a worker read from a part (and, for a one-document file, its bytes' sha256)."""
+
+    items: list[Item] = field(default_factory=list)
+    sha256: str = ""
 
 
 @dataclass
 class Unit:
-    """A batch of articles to clean, in corpus order; ``last`` closes the file it belongs to."""
+    """Parts read by one worker task, in corpus order."""
 
-    file_index: int
-    articles: list[RawArticle] = field(default_factory=list)
-    replaces: list[int] = field(default_factory=list)  # documents.id rows these articles replace
-    meta_keys: dict[str, str] = field(default_factory=dict)  # doc_id → key of its metadata
-    done_bytes: int = 0  # input bytes consumed once this unit is written (the progress bar)
-    last: bool = False
+    parts: list[Part]
+    done_bytes: int  # input bytes consumed once this unit is written (the progress bar)
 
-
-@dataclass
-class UnitResult:
-    """The documents a worker made of a unit (their texts dropped: only passages are stored)."""
-
-    documents: list[Document] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    def needs_worker(self) -> bool:
+        return any(p.chunk is None or p.chunk.data is not None for p in self.parts)
 
 
-def clean_unit(articles: list[RawArticle]) -> UnitResult:
-    """Clean and split a batch of decoded articles into documents."""
-    result = UnitResult()
-    for article in articles:
+_context: ReadContext | None = None  # set in each worker by the pool initializer
+
+
+def _init_worker(ctx: ReadContext) -> None:
+    global _context
+    _context = ctx
+
+
+def read_unit(parts: list[Part], ctx: ReadContext | None = None) -> list[PartResult]:
+    """Read, check and clean the articles of a unit's parts."""
+    ctx = ctx or _context
+    assert ctx is not None, "read_unit runs in a worker started by worker_pool"
+    return [_read_part(part, ctx) for part in parts]
+
+
+def _read_part(part: Part, ctx: ReadContext) -> PartResult:
+    from briefgen import corpus
+
+    result = PartResult()
+    known = ctx.known.get(part.source_path, {})
+    if part.chunk is None:  # a one-document file
+        for article in corpus.read_raw(part.path, ctx.cfg, warn=result.items.append, doc_id=part.doc_id):
+            result.sha256 = article.sha256  # of the file's bytes
+            result.items.append(_record(article, article.source_path, known))
+        return result
+    cap_mb = ctx.cfg.config.corpus.max_file_mb
+    for number, line in part.chunk.lines():
+        where = f"{part.source_path}:{number}"
         try:
-            doc = article.to_document()
-        except Exception as exc:  # noqa: BLE001 — a cleaning bug must cost one article, not the whole run
-            result.warnings.append(
-                f"{article.source_path}: {article.doc_id}: cannot be cleaned ({exc!r}); skipped"
+            article = corpus.jsonl_article(
+                line, number, source_path=part.source_path, stem=part.stem,
+                file_meta=part.file_meta, cap_mb=cap_mb,
             )
+        except corpus.SkippedInput as exc:
+            result.items.append(f"{where}: {exc}")
             continue
-        # The source text is only needed to cut passages; dropping it halves what is pickled.
-        result.documents.append(replace(doc, text=""))
+        if article is not None:
+            result.items.append(_record(article, where, known))
     return result
 
 
-def uncompressed_size(path: Path, size: int) -> int:
-    """Estimate how many bytes a (possibly gzipped) JSONL file holds once decompressed."""
-    if not path.name.endswith(".gz") or size < 18:
-        return size
+def _record(article: RawArticle, where: str, known: dict[str, tuple[str, str]]) -> Record:
+    """Describe an article, cleaning it unless the index already holds it as it is."""
+    key = meta_key(article)
+    if known.get(article.doc_id) == (article.sha256, key):
+        return Record(article.doc_id, article.sha256, key, where, None)
     try:
-        with open(path, "rb") as fh:
-            fh.seek(-4, 2)
-            isize = int(struct.unpack("<I", fh.read(4))[0])
-    except OSError:
-        return size * 3
-    # ISIZE is the size modulo 4 GiB: add the wraps a typical text compression ratio implies.
-    while isize < size:
-        isize += 1 << 32
-    return isize
+        doc = article.to_document()
+    except Exception as exc:  # noqa: BLE001 — a cleaning bug must cost one article, not the whole run
+        error = f"{article.source_path}: {article.doc_id}: cannot be cleaned ({exc!r}); skipped"
+        return Record(article.doc_id, article.sha256, key, where, None, error)
+    # The source text is only needed to cut passages; dropping it halves what is pickled.
+    return Record(article.doc_id, article.sha256, key, where, replace(doc, text=""))
 
 
-def record_bytes(article: RawArticle) -> int:
-    """Estimate the bytes of the JSONL line an article came from (for the progress bar)."""
-    meta = article.meta
-    extra = sum(len(v) for v in (meta.title, meta.author, meta.url, meta.outlet) if v)
-    return len(article.text) + extra + len(article.doc_id) + 120
-
-
-Mapper = Callable[[Iterator[Unit]], Iterator[tuple[Unit, UnitResult]]]
+Mapper = Callable[[Iterator[Unit]], Iterator[tuple[Unit, list[PartResult]]]]
 
 
 @contextlib.contextmanager
-def worker_pool(*, parallel: bool) -> Iterator[Mapper]:
-    """Yield a function that cleans units in order: in worker processes, or inline for small runs."""
+def worker_pool(ctx: ReadContext, *, parallel: bool) -> Iterator[Mapper]:
+    """Yield a function that reads units in order: in worker processes, or inline for small runs."""
     if not parallel:
-        yield lambda units: ((u, clean_unit(u.articles)) for u in units)
+        yield lambda units: ((u, read_unit(u.parts, ctx) if u.needs_worker() else _empty(u)) for u in units)
         return
-    # fork: workers start in milliseconds with every module already imported. Two workers
-    # keep both cores busy: cleaning costs far more than the writes this process does.
-    ctx = multiprocessing.get_context("fork")
-    pool = ctx.Pool(max(2, min(4, multiprocessing.cpu_count())))
+    # fork: workers start in milliseconds with every module already imported, and inherit
+    # ``ctx`` without pickling it. Two workers keep both cores busy.
+    mp = multiprocessing.get_context("fork")
+    pool = mp.Pool(max(2, min(4, multiprocessing.cpu_count())), initializer=_init_worker, initargs=(ctx,))
     try:
         yield lambda units: _bounded_map(pool, units)
         pool.close()
@@ -109,18 +179,22 @@ def worker_pool(*, parallel: bool) -> Iterator[Mapper]:
         pool.join()
 
 
-def _bounded_map(pool: Any, units: Iterator[Unit]) -> Iterator[tuple[Unit, UnitResult]]:
-    """Clean units in the pool, yielding results in order with at most IN_FLIGHT outstanding."""
+def _empty(unit: Unit) -> list[PartResult]:
+    return [PartResult() for _ in unit.parts]
+
+
+def _bounded_map(pool: Any, units: Iterator[Unit]) -> Iterator[tuple[Unit, list[PartResult]]]:
+    """Read units in the pool, yielding results in order with at most IN_FLIGHT outstanding."""
     pending: deque[tuple[Unit, Any]] = deque()
     for unit in units:
-        job = pool.apply_async(clean_unit, (unit.articles,)) if unit.articles else None
+        job = pool.apply_async(read_unit, (unit.parts,)) if unit.needs_worker() else None
         pending.append((unit, job))
         while len(pending) >= IN_FLIGHT or (pending and _ready(pending[0][1])):
             done, first = pending.popleft()
-            yield done, first.get() if first is not None else UnitResult()
+            yield done, first.get() if first is not None else _empty(done)
     while pending:
         done, first = pending.popleft()
-        yield done, first.get() if first is not None else UnitResult()
+        yield done, first.get() if first is not None else _empty(done)
 
 
 def _ready(job: Any) -> bool:

@@ -122,18 +122,30 @@ def run_lock(path: Path) -> Iterator[str | None]:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip()
-            yield holder or "another process"
+            yield _lock_holder(fd)
             return
-        os.ftruncate(fd, 0)
         started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        os.pwrite(fd, f"pid {os.getpid()} since {started}\n".encode(), 0)
+        # Write, then cut to length: a process that finds the lock held never reads an empty
+        # file (truncating first left a moment in which it did, and it named no holder).
+        line = f"pid {os.getpid()} since {started}\n".encode()
+        os.pwrite(fd, line, 0)
+        os.ftruncate(fd, len(line))
         try:
             yield None
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
+
+
+def _lock_holder(fd: int) -> str:
+    """Return the "pid N since T" line of the lock's holder (it writes it just after locking)."""
+    for _ in range(50):  # a new lock file is empty for the instant between flock and pwrite
+        lines = os.pread(fd, 200, 0).decode("utf-8", "replace").splitlines()
+        if lines and lines[0].strip():
+            return lines[0].strip()
+        time.sleep(0.01)
+    return "another process"
 
 
 # -- run-due -------------------------------------------------------------------------------

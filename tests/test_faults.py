@@ -115,11 +115,11 @@ if point == "index-batch":                  # after the second document batch is
         if len(commits) == 3:
             pause()
     IndexWriter.commit = commit
-elif point == "output-temp":                # after the first output's temporary file is complete
+elif point == "output-temp":                # after the last output's temporary file is complete
     real_chmod = os.chmod
     def chmod(path, mode, *args, **kwargs):
         real_chmod(path, mode, *args, **kwargs)
-        if Path(path).name.startswith(".brief."):
+        if Path(path).name.startswith(".brief.json."):
             pause()
     os.chmod = chmod
 sys.argv = ["briefgen", *sys.argv[3:]]
@@ -174,13 +174,16 @@ def test_kill_9_during_build_leaves_the_previous_outputs(tmp_path: Path) -> None
     kill_at(project, "output-temp", "build", "--as-of", "2026-03-16")
     after = snapshot(folder)
     leftovers = sorted(set(after) - set(before))
-    assert {name: after[name] for name in before} == before  # every output is the previous one
-    assert len(leftovers) == 1 and leftovers[0].startswith(".brief.") and leftovers[0].endswith(".tmp")
+    # Killed with all three new files written but not yet renamed: every output is the
+    # previous one (not a mix of old and new), and the temporary files are hidden.
+    assert {name: after[name] for name in before} == before
+    assert [n.split(".")[2] for n in leftovers] == ["json", "md", "pdf"], leftovers
+    assert all(n.startswith(".brief.") and n.endswith(".tmp") for n in leftovers)
     integrity(project / ".briefgen" / "index.sqlite")
 
-    stale = folder / leftovers[0]
-    old = time.time() - 7200  # as a temporary file of a build killed two hours ago
-    os.utime(stale, (old, old))
+    old = time.time() - 7200  # as temporary files of a build killed two hours ago
+    for name in leftovers:
+        os.utime(folder / name, (old, old))
     done = run_cli(project, "build", "--as-of", "2026-03-16")
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in folder.iterdir()) == ["brief.json", "brief.md", "brief.pdf"]
