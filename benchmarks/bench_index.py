@@ -6,14 +6,17 @@ texts into a bare FTS5 table in one transaction and prints the seconds that took
 
 from __future__ import annotations
 
+import fcntl
 import gzip
 import json
 import os
 import pty
 import re
 import sqlite3
+import struct
 import subprocess
 import sys
+import termios
 import time
 from pathlib import Path
 
@@ -130,12 +133,13 @@ def run_index(ctx: Context) -> Section:
 
     cmd = [*briefgen_command(), "index", "-c", str(config)]
     sec.commands.append(show_command(cmd) + "   # after deleting index.sqlite")
-    walls, rss = [], []
+    walls, rss, cpus = [], [], []
     for i in range(ctx.runs):
         remove_index(project)
         res = run_process(cmd).check()
         walls.append(res.wall)
         rss.append(res.tree_peak_mb)
+        cpus.append(res.cpu)
         log(f"  briefgen index run {i + 1}: {res.wall:.1f} s, peak {res.tree_peak_mb:.0f} MB")
     passages_file, n_passages, how = indexed_passage_texts(project / "index.sqlite", corpus,
                                                            config)
@@ -154,9 +158,11 @@ def run_index(ctx: Context) -> Section:
     bar = progress_output(full)
     eta = bool(re.search(r"<\d+:\d\d", bar))
     sec.raw.update(index_wall=wall.to_json(), index_peak_mb=mem.to_json(), ratio=ratio,
+                   index_cpu=Stats(cpus).to_json(),
                    progress_eta_seen=eta, summary=res.stdout.strip()[-2000:])
     sec.figures += [
         Figure("1", "`briefgen index` from scratch, whole process", wall.fmt()),
+        Figure("1", "CPU time, user+sys of the process and its workers", Stats(cpus).fmt()),
         Figure("1", "throughput", rates.fmt("passages/s", 0)),
         floor_fig,
         Figure("1", "index time / floor", f"{ratio:.2f}×", f"≤ {INDEX_RATIO_TARGET}×",
@@ -190,6 +196,8 @@ def progress_output(full: Path) -> str:
     project = WORK / "progress"
     config = make_project(project, corpus_for(True, full), fresh=True)
     master, slave = pty.openpty()
+    # A fresh pty is 0 columns wide, and tqdm draws a 0-column bar: give it a real size.
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
     env = dict(os.environ, PYTHONPATH=str(ROOT), COLUMNS="100")
     proc = subprocess.Popen([*briefgen_command(), "index", "-c", str(config)], env=env,
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=slave)

@@ -20,6 +20,7 @@ normal build costs about what it did in-process.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import resource
@@ -158,13 +159,13 @@ def _child(
             _send(fd, _BUG, traceback.format_exc().encode("utf-8", "replace"))
     except MemoryError:
         code = 3
-        try:
-            _send(fd, _ERROR, _pickled_error(RenderError(
-                f"brief {brief}: {_stage_label or what}: exceeded the {_memory_text(memory_mb)}; "
-                f"stopped it. Fix the template or raise {MEMORY_ENV}"
-            )))
-        except BaseException:  # noqa: BLE001 - the parent reports a silent death instead
-            pass
+        message = (
+            f"brief {brief}: {_stage_label or what}: exceeded the {_memory_text(memory_mb)}; "
+            f"stopped it. Fix the template or raise {MEMORY_ENV}"
+        )
+        # If even this fails, the parent reports the child's silent death instead.
+        with contextlib.suppress(BaseException):
+            _send(fd, _ERROR, _pickled_error(RenderError(message)))
     except BaseException:  # noqa: BLE001 - never let the child run the parent's code
         code = 4
     finally:

@@ -125,6 +125,20 @@ def meta_values(meta: SourceMeta) -> tuple[str | None, ...]:
     return (meta.title, meta.outlet, meta.author, meta.date, meta.url, meta.kind)
 
 
+#: A document ready to insert: its ``documents`` values (without the row id) and the
+#: (ordinal, start, end, section, text) of each passage. Plain tuples, so that worker
+#: processes can build them and this process unpickles them cheaply.
+DocumentRows = tuple[tuple[Any, ...], list[tuple[Any, ...]]]
+
+
+def document_rows(doc: Document, meta_key: str) -> DocumentRows:
+    """Return a document as the rows ``IndexWriter.add_rows`` inserts."""
+    src = doc.source
+    values = (src.doc_id, src.source_path, src.sha256, meta_key, *meta_values(src.meta),
+              _warnings_json(src.warnings))
+    return values, [(p.ordinal, p.start, p.end, p.section, p.text) for p in doc.passages]
+
+
 class IndexWriter:
     """The write side of the store: documents, passages and file records, in batches.
 
@@ -226,21 +240,21 @@ class IndexWriter:
 
     def add_documents(self, docs: Sequence[Document], meta_keys: dict[str, str]) -> int:
         """Insert documents with their passages; return the number of passages written."""
+        return self.add_rows([document_rows(d, meta_keys.get(d.source.doc_id, "")) for d in docs])
+
+    def add_rows(self, docs: Sequence[DocumentRows]) -> int:
+        """Insert documents given as rows (``document_rows``); return the passages written."""
         doc_rows: list[tuple[Any, ...]] = []
         passage_rows: list[tuple[Any, ...]] = []
-        first_passage = self._next_passage
-        for doc in docs:
-            src = doc.source
-            doc_rows.append(
-                (self._next_doc, src.doc_id, src.source_path, src.sha256,
-                 meta_keys.get(src.doc_id, ""), *meta_values(src.meta), _warnings_json(src.warnings))
-            )
-            for p in doc.passages:
-                passage_rows.append(
-                    (self._next_passage, self._next_doc, p.ordinal, p.start, p.end, p.section, p.text)
-                )
-                self._next_passage += 1
-            self._next_doc += 1
+        first_passage = passage = self._next_passage
+        doc = self._next_doc
+        for values, passages in docs:
+            doc_rows.append((doc, *values))
+            for p in passages:
+                passage_rows.append((passage, doc, *p))
+                passage += 1
+            doc += 1
+        self._next_doc, self._next_passage = doc, passage
         self.con.executemany(
             "INSERT INTO documents(id, doc_id, source_path, sha256, meta_key, title, outlet, "
             "author, date, url, kind, warnings) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -381,7 +395,7 @@ def _source(row: Sequence[Any], i: int) -> Source:
 
 
 def _warnings_json(warnings: Sequence[str]) -> str:
-    return json.dumps(list(warnings), ensure_ascii=False)
+    return json.dumps(list(warnings), ensure_ascii=False) if warnings else "[]"
 
 
 def _chunks(items: list[int], size: int) -> Iterable[list[int]]:

@@ -41,7 +41,7 @@ from briefgen.readunits import UNIT_BYTES, Part, ReadContext, Record, Unit, work
 
 if TYPE_CHECKING:
     from briefgen.config import LoadedConfig
-    from briefgen.models import Document
+    from briefgen.index import DocumentRows
 
 #: Commit after about this many characters of passage text or this many documents: large
 #: enough that FTS5 merges few segments, small enough that a crash loses little.
@@ -426,8 +426,7 @@ class _Updater:
             for rel, docs in self._existing.items()
         }
         self._replaces: list[int] = []
-        self._documents: list[Document] = []
-        self._meta_keys: dict[str, str] = {}
+        self._documents: list[DocumentRows] = []
         with tqdm(
             total=total, unit="B", unit_scale=True, unit_divisor=1024, desc="indexing",
             disable=None if self.progress else True,  # None: shown only on a terminal
@@ -480,9 +479,9 @@ class _Updater:
         if record.error:
             self.warn(record.error, state)
             return
-        assert record.document is not None, f"{record.where}: read as unchanged, yet wanted"
-        self._documents.append(record.document)
-        self._meta_keys[record.doc_id] = record.meta_key
+        assert record.rows is not None, f"{record.where}: read as unchanged, yet wanted"
+        self._documents.append(record.rows)
+        self._uncommitted += record.chars
 
     def _write(self) -> None:
         """Replace the queued articles' old rows by their new documents (in the open transaction)."""
@@ -491,10 +490,7 @@ class _Updater:
             self._replaces = []
         if self._documents:
             documents, self._documents = self._documents, []
-            written = self.writer.add_documents(documents, self._meta_keys)
-            self._meta_keys = {}
-            self.summary.passages += written
-            self._uncommitted += sum(len(p.text) for d in documents for p in d.passages)
+            self.summary.passages += self.writer.add_rows(documents)
             self._uncommitted_docs += len(documents)
 
     def _finish_file(self, state: _FileState) -> None:

@@ -18,11 +18,12 @@ import hashlib
 import multiprocessing
 from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from briefgen.models import Document, SourceMeta
+from briefgen.index import DocumentRows, document_rows
+from briefgen.models import SourceMeta
 
 if TYPE_CHECKING:
     from briefgen.config import LoadedConfig
@@ -52,15 +53,15 @@ class ReadContext:
     known: dict[str, dict[str, tuple[str, str]]] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
-    """An article as a worker read it: what the writer decides on, and its document if made."""
+class Record(NamedTuple):
+    """An article as a worker read it: what the writer decides on, and its rows if cleaned."""
 
     doc_id: str
     sha256: str
     meta_key: str
     where: str  # "path:line" (JSONL) or "path", to name it in a warning
-    document: Document | None  # None: indexed unchanged (not cleaned), or cleaning failed
+    rows: DocumentRows | None  # None: indexed unchanged (not cleaned), or cleaning failed
+    chars: int = 0  # characters of passage text (to size the write batches)
     error: str = ""  # the warning, if cleaning failed
 
 
@@ -153,9 +154,10 @@ def _record(article: RawArticle, where: str, known: dict[str, tuple[str, str]]) 
         doc = article.to_document()
     except Exception as exc:  # noqa: BLE001 — a cleaning bug must cost one article, not the whole run
         error = f"{article.source_path}: {article.doc_id}: cannot be cleaned ({exc!r}); skipped"
-        return Record(article.doc_id, article.sha256, key, where, None, error)
-    # The source text is only needed to cut passages; dropping it halves what is pickled.
-    return Record(article.doc_id, article.sha256, key, where, replace(doc, text=""))
+        return Record(article.doc_id, article.sha256, key, where, None, error=error)
+    # Only the rows go back: not the source text (it is not stored), nor objects slow to unpickle.
+    rows = document_rows(doc, key)
+    return Record(article.doc_id, article.sha256, key, where, rows, sum(len(p[4]) for p in rows[1]))
 
 
 Mapper = Callable[[Iterator[Unit]], Iterator[tuple[Unit, list[PartResult]]]]

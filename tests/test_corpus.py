@@ -342,8 +342,10 @@ def test_2_gb_sparse_file_is_skipped_by_the_cap_before_reading(
     docs, warnings = _read(corpus, "huge.txt")  # the default 50 MB cap
     assert docs == []
     assert warnings == [
-        "articles/huge.txt: file is 2.05e+03 MB, over the 50 MB cap (corpus.max_file_mb); "
-        "raise the cap or split the file"
+        (
+            "articles/huge.txt: file is 2.05e+03 MB, over the 50 MB cap (corpus.max_file_mb); "
+            "raise the cap or split the file"
+        )
     ]
 
 
@@ -373,7 +375,7 @@ _BYTE_PIECES = [
     b"%PDF", b"\x1f\x8b", b"\xe2\x80", b"\xc3", b"\xf0\x9f\x98", b"\x81\x8d", b"\r\n", b"\n\n",
     "Tokyo’s “minister” said the talks went well. ".encode(),
     "café naïve – ".encode("cp1252"), "高市首相は述べた。".encode(), "talks".encode("utf-16-le"),
-    "Reader Comments\n".encode(), b"# heading\n", b"- item\n",
+    b"Reader Comments\n", b"# heading\n", b"- item\n",
 ]
 HOSTILE_BYTES = st.one_of(
     st.binary(max_size=400),

@@ -20,7 +20,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import pypdf
 import pytest
@@ -207,7 +207,7 @@ class _HalfWritten:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._fh, name)
 
-    def __enter__(self) -> _HalfWritten:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
