@@ -37,6 +37,7 @@ from briefgen.index import (
     index_path,
     schema_version,
 )
+from briefgen.jsonl_lines import JsonlChunk, jsonl_chunks
 from briefgen.readunits import UNIT_BYTES, Part, ReadContext, Record, Unit, worker_pool
 
 if TYPE_CHECKING:
@@ -127,7 +128,7 @@ def file_sha256(path: Path) -> str:
 
 #: The modules whose code decides what a document's passages are: when any of them changes,
 #: every document is cleaned again (an index must never hold passages the code would not cut).
-_PIPELINE_MODULES = ("corpus.py", "clean.py", "passages.py", "models.py")
+_PIPELINE_MODULES = ("corpus.py", "jsonl_lines.py", "clean.py", "passages.py", "models.py")
 
 
 def _pipeline_fingerprint() -> str:
@@ -374,7 +375,7 @@ class _Updater:
         digest = hashlib.sha256()
         notes = []
         try:
-            for chunk in corpus.jsonl_chunks(f.path, corpus.record_cap(cap_mb), digest=digest):
+            for chunk in jsonl_chunks(f.path, corpus.record_cap(cap_mb), digest=digest):
                 part = Part(i, f.rel, f.path, chunk=chunk, stem=stem, file_meta=file_meta)
                 if chunk.data is None:
                     part.notes.append(f"{f.rel}:{chunk.first_line}: {corpus.over_cap_reason(cap_mb)}")
@@ -383,7 +384,7 @@ class _Updater:
         except (OSError, EOFError, gzip.BadGzipFile) as exc:
             notes.append(f"{f.rel}: cannot read the file ({exc}); stopped there")
             sha = _sha_or_empty(f.path)
-        end = corpus.JsonlChunk(0, b"", f.size)
+        end = JsonlChunk(0, b"", f.size)
         yield Unit([Part(i, f.rel, f.path, chunk=end, last=True, sha256=sha, notes=notes)], base + f.size)
 
     def _wants(self, state: _FileState, record: Record) -> bool:

@@ -1,7 +1,7 @@
 """Reading work for the indexer, run in worker processes while the main process writes SQLite.
 
 The main process only reads raw bytes (whole one-document files are read by the workers;
-a JSONL file is cut into blocks of whole lines, ``corpus.jsonl_chunks``) and writes. The
+a JSONL file is cut into blocks of whole lines, ``jsonl_lines.jsonl_chunks``) and writes. The
 per-article work — decoding, JSON parsing, metadata, sha256 and, for every article that is
 new or changed, cleaning and passage splitting — runs here, on units of work submitted in
 corpus order through a bounded window, so memory stays flat however large the corpus.
@@ -27,7 +27,8 @@ from briefgen.models import SourceMeta
 
 if TYPE_CHECKING:
     from briefgen.config import LoadedConfig
-    from briefgen.corpus import JsonlChunk, RawArticle
+    from briefgen.corpus import RawArticle
+    from briefgen.jsonl_lines import JsonlChunk
 
 #: One-document files are grouped into units of about this many bytes.
 UNIT_BYTES = 1_000_000
@@ -133,15 +134,15 @@ def _read_part(part: Part, ctx: ReadContext) -> PartResult:
     for number, line in part.chunk.lines():
         where = f"{part.source_path}:{number}"
         try:
-            article = corpus.jsonl_article(
+            record = corpus.jsonl_article(
                 line, number, source_path=part.source_path, stem=part.stem,
                 file_meta=part.file_meta, cap_mb=cap_mb,
             )
         except corpus.SkippedInput as exc:
             result.items.append(f"{where}: {exc}")
             continue
-        if article is not None:
-            result.items.append(_record(article, where, known))
+        if record is not None:
+            result.items.append(_record(record, where, known))
     return result
 
 
