@@ -142,6 +142,7 @@ def render_results(ctx: Context, sections: list[Section], machine: dict[str, str
     if not SHARED_DATA.is_dir():
         out += [f"**Skipped: the shared data folder `{SHARED_DATA}` is absent.**", ""]
     figures = [f for s in sections for f in s.figures] + eval_figures(eval_block)
+    figures.sort(key=lambda f: f.item)  # stable: in benchmark order within an item
     out += ["## Summary", "", "| # | figure | result | target | met |", "|---|---|---|---|---|"]
     out += [f"| {f.item} | {f.name} | {f.value} | {f.target} | {f.verdict} |" for f in figures]
     for s in missing:
@@ -171,7 +172,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default=None,
                         help=f"comma-separated subset of: {','.join(SECTIONS)}")
     parser.add_argument("--no-write", action="store_true", help="do not rewrite RESULTS.md")
+    parser.add_argument("--rerender", action="store_true",
+                        help="rewrite RESULTS.md from the last run's saved figures, run nothing")
     args = parser.parse_args(argv)
+    if args.rerender:
+        return rerender()
     keys = SECTIONS if args.only is None else tuple(k.strip() for k in args.only.split(","))
     unknown = [k for k in keys if k not in SECTIONS]
     if unknown:
@@ -200,7 +205,8 @@ def main(argv: list[str] | None = None) -> int:
         _share(ctx, section)
     seconds = time.perf_counter() - started
     machine = machine_info()
-    sections = merge_previous(sections, ctx)
+    if not args.no_write:
+        sections = merge_previous(sections, ctx)
     write_json(WORK / "results.json", {"quick": ctx.quick, "runs": ctx.runs, "seconds": seconds,
                                        "machine": machine,
                                        "sections": {s.key: {"skipped": s.skipped, **s.raw}
@@ -248,6 +254,24 @@ def merge_previous(sections: list[Section], ctx: Context) -> list[Section]:
                                   "not re-run this time.)*")
             merged.append(old)
     return merged
+
+
+def rerender() -> int:
+    """Rewrite RESULTS.md from benchmarks/work/{results,sections}.json (after a layout change)."""
+    results = json.loads((WORK / "results.json").read_text(encoding="utf-8"))
+    stored = json.loads((WORK / "sections.json").read_text(encoding="utf-8"))
+    ctx = Context(runs=results["runs"], quick=results["quick"])
+    sections = []
+    for key in SECTIONS:
+        if key in stored:
+            data = stored[key]["section"]
+            data["figures"] = [Figure(**f) for f in data["figures"]]
+            sections.append(Section(**data))
+    text = render_results(ctx, sections, results["machine"], results["seconds"],
+                          current_eval_block())
+    RESULTS.write_text(text, encoding="utf-8")
+    log(f"rewrote {RESULTS} from the saved figures")
+    return 0
 
 
 def _share(ctx: Context, section: Section) -> None:
