@@ -385,7 +385,23 @@ def file_stem(path: Path) -> str:
 
 def source_path_of(path: Path, cfg: LoadedConfig) -> str:
     """Return ``path`` relative to the project root with POSIX separators."""
-    return Path(os.path.relpath(Path(path).resolve(), cfg.root.resolve())).as_posix()
+    # Plain strings, not pathlib: this runs once per corpus file on every index refresh.
+    # Each folder is resolved once (cached); a symlinked file itself is still resolved.
+    name = os.fspath(path)
+    if os.path.islink(name):
+        real = os.path.realpath(name)
+    else:
+        folder, base = os.path.split(name)
+        real = os.path.join(_realpath(folder or "."), base)
+    root = _realpath(os.fspath(cfg.root))
+    rel = real[len(root) + 1 :] if real.startswith(root + os.sep) else os.path.relpath(real, root)
+    return rel.replace(os.sep, "/")
+
+
+@functools.lru_cache(maxsize=4096)
+def _realpath(folder: str) -> str:
+    """Return a folder's canonical path (cached: folders do not move during a run)."""
+    return os.path.realpath(folder)
 
 
 def corpus_files(cfg: LoadedConfig) -> list[Path]:
@@ -398,23 +414,29 @@ def corpus_files(cfg: LoadedConfig) -> list[Path]:
             f"{cfg.path.name}: corpus.path: {root} does not exist; create it or point corpus.path at your articles"
         )
     patterns = cfg.config.corpus.include
-    found = []
-    for dirpath, dirnames, filenames in os.walk(root):
+    _realpath.cache_clear()  # a long-running scheduler must see folders renamed between runs
+    top = os.fspath(root)
+    found: list[tuple[str, str]] = []  # (path relative to the corpus folder, full path)
+    for dirpath, dirnames, filenames in os.walk(top):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        rel_dir = os.path.relpath(dirpath, top).replace(os.sep, "/")
+        prefix = "" if rel_dir == "." else rel_dir + "/"
         for name in filenames:
             if not name.startswith(".") and any(fnmatch.fnmatch(name, p) for p in patterns):
-                found.append(Path(dirpath) / name)
-    return sorted(found, key=lambda p: p.relative_to(root).as_posix())
+                found.append((prefix + name, os.path.join(dirpath, name)))
+    found.sort()
+    return [Path(full) for _, full in found]
 
 
 def doc_ids_for(paths: list[Path], corpus_root: Path) -> dict[Path, str]:
     """Give each one-document file its doc id: the file name without extension, unless shared."""
+    stem_of = {p: file_stem(p) for p in paths}
     stems: dict[str, int] = {}
-    for p in paths:
-        stems[file_stem(p)] = stems.get(file_stem(p), 0) + 1
+    for stem in stem_of.values():
+        stems[stem] = stems.get(stem, 0) + 1
     ids = {}
     for p in paths:
-        doc_id = file_stem(p)
+        doc_id = stem_of[p]
         if stems[doc_id] > 1:
             rel = p.relative_to(corpus_root) if p.is_relative_to(corpus_root) else p
             doc_id = (rel.parent / file_stem(p)).as_posix()
