@@ -11,7 +11,6 @@ cleaning in worker processes.
 
 from __future__ import annotations
 
-import datetime as dt
 import fnmatch
 import functools
 import gzip
@@ -19,57 +18,52 @@ import hashlib
 import json
 import os
 import re
-import unicodedata
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import yaml
 
 from briefgen.clean import clean_text, front_matter_end
+from briefgen.decode import SkippedInput, decode_bytes, extract_html_text, reject_binary
 from briefgen.errors import CorpusError
 from briefgen.jsonl_lines import jsonl_chunks
+from briefgen.metadata import _NO_META, load_metadata, merge_meta, meta_from_fields
 from briefgen.models import Document, Source, SourceMeta
 from briefgen.passages import build_passages
 
 if TYPE_CHECKING:
     from briefgen.config import LoadedConfig
 
+# The corpus stage's public interface (decoding lives in briefgen.decode, metadata in
+# briefgen.metadata; the names other stages use are re-exported here).
+__all__ = [
+    "RawArticle",
+    "SkippedInput",
+    "corpus_files",
+    "decode_bytes",
+    "doc_ids_for",
+    "extract_html_text",
+    "file_format",
+    "file_meta",
+    "file_stem",
+    "iter_documents",
+    "jsonl_article",
+    "load_document",
+    "make_document",
+    "over_cap_reason",
+    "read_path",
+    "read_raw",
+    "record_cap",
+    "reject_binary",
+    "source_path_of",
+]
+
 Warn = Callable[[str], None]
-
-_BINARY_MAGIC = (
-    (b"\x89PNG", "a PNG image"),
-    (b"PK\x03\x04", "a ZIP archive"),
-    (b"%PDF", "a PDF file"),
-    (b"\x1f\x8b", "gzip data"),
-    (b"\xff\xd8\xff", "a JPEG image"),
-    (b"GIF8", "a GIF image"),
-    (b"\xd0\xcf\x11\xe0", "an MS Office file"),
-    (b"\x7fELF", "an executable"),
-)
-_META_FIELDS = tuple(f.name for f in fields(SourceMeta))
-# Other names article front matter and JSONL records use for the same facts.
-_META_ALIASES = {
-    "byline": "author",
-    "authors": "author",
-    "publisher": "outlet",
-    "source": "outlet",
-    "site": "outlet",
-    "link": "url",
-    "published": "date",
-    "type": "kind",
-}
-
-
-_NO_META = SourceMeta()
 
 # An HTML page whose main text is shorter than this is navigation or an error page.
 _MIN_HTML_WORDS = 10
-
-
-class SkippedInput(CorpusError):
-    """An article that cannot be read; the message is the reason, shown after its file name."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,250 +87,6 @@ class RawArticle:
             meta=self.meta,
             fmt=self.fmt,
         )
-
-
-# --- decoding --------------------------------------------------------------------------------
-
-
-def decode_bytes(data: bytes) -> str:
-    """Decode article bytes: strict UTF-8 (BOM accepted), else a detected charset, else skip.
-
-    Raises :class:`SkippedInput` for binary data, undecodable bytes and empty input.
-    """
-    if not data.strip():
-        raise SkippedInput("empty file")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            return data.decode("utf-16")
-        except UnicodeDecodeError as exc:
-            raise SkippedInput(
-                f"undecodable UTF-16 text ({exc.reason} at byte {exc.start})"
-            ) from None
-    utf16 = None if _binary_magic(data) else _utf16_without_bom(data)
-    if utf16 is not None:
-        return utf16
-    reject_binary(data)
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        # A download cut off mid-character: the text is UTF-8, only its last character is
-        # incomplete. Guessing another charset would turn the file's other accents to mojibake.
-        if exc.end == len(data) and exc.reason == "unexpected end of data":
-            try:
-                return data[: exc.start].decode("utf-8-sig")
-            except UnicodeDecodeError:
-                pass
-    from charset_normalizer import from_bytes
-
-    matches = from_bytes(data)
-    best = matches.best()
-    if best is None:
-        raise SkippedInput("undecodable bytes: not UTF-8 and no character set detected")
-    text, encoding = str(best), best.encoding
-    # Short Western texts fit several code pages equally well; cp1252 (a superset of Latin-1
-    # in practice) is by far the most common one for English news, so it wins a tie.
-    if any(
-        m.chaos <= best.chaos and "cp1252" in (m.encoding, *m.could_be_from_charset)
-        for m in matches
-    ):
-        try:
-            text, encoding = data.decode("cp1252"), "cp1252"
-        except UnicodeDecodeError:
-            pass
-    if not _looks_like_text(text):
-        raise SkippedInput(f"undecodable bytes: not UTF-8, and as {encoding} it is not text")
-    return text
-
-
-def _looks_like_text(text: str) -> bool:
-    """Tell prose from binary decoded by luck: few control characters, mostly letters."""
-    visible = [c for c in text if not c.isspace()]
-    controls = sum(1 for c in visible if unicodedata.category(c) in ("Cc", "Co", "Cn"))
-    letters = sum(1 for c in visible if c.isalpha())
-    return controls <= len(visible) / 200 and letters >= len(visible) / 2
-
-
-def _utf16_without_bom(data: bytes) -> str | None:
-    """Decode UTF-16 text saved without a byte order mark, or return None if it is not that.
-
-    Latin-script UTF-16 has a NUL in every other byte, on one side only; binary files have
-    NULs on both sides. Without this such files were skipped as binary.
-    """
-    sample = data[:65536]
-    if len(data) % 2 or b"\x00" not in sample:
-        return None
-    even, odd = sample[0::2].count(0), sample[1::2].count(0)
-    if min(even, odd) or max(even, odd) < len(sample) // 8:
-        return None
-    try:
-        text = data.decode("utf-16-le" if odd else "utf-16-be")
-    except UnicodeDecodeError:
-        return None
-    return text if _looks_like_text(text) else None
-
-
-def reject_binary(data: bytes) -> None:
-    """Raise SkippedInput if ``data`` is an image, archive, PDF or other binary file."""
-    what = _binary_magic(data)
-    if what:
-        raise SkippedInput(f"binary file ({what}), not an article")
-    if b"\x00" in data[:65536]:
-        raise SkippedInput("binary file (contains NUL bytes), not an article")
-
-
-def _binary_magic(data: bytes) -> str | None:
-    """Return what kind of binary file ``data`` starts like, if any."""
-    return next((what for magic, what in _BINARY_MAGIC if data.startswith(magic)), None)
-
-
-def extract_html_text(html: bytes | str) -> str:
-    """Return the main text of an HTML page, paragraphs separated by blank lines ('' if none).
-
-    Deterministic: fixed trafilatura settings, no network, no time limit.
-    """
-    import trafilatura
-    from trafilatura.settings import use_config
-
-    config = use_config()
-    # The default time limit uses signals: not allowed in worker threads, and not deterministic.
-    config.set("DEFAULT", "EXTRACTION_TIMEOUT", "0")
-    text = trafilatura.extract(
-        html,
-        config=config,
-        output_format="txt",
-        favor_precision=True,
-        include_comments=False,
-        include_tables=True,
-        include_images=False,
-        include_links=False,
-        deduplicate=False,
-        with_metadata=False,
-    )
-    if not text:
-        return ""
-    return "\n\n".join(line.strip() for line in text.splitlines() if line.strip())
-
-
-# --- metadata --------------------------------------------------------------------------------
-
-
-_ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
-_COMPACT_DATE = re.compile(r"(\d{4})(\d{2})(\d{2})")
-_WEEKDAY = re.compile(r"^[A-Za-z]{3,9},?\s+(?=[A-Za-z]{3}|\d)")
-_CLOCK = re.compile(r"\s+\d{1,2}:\d{2}")
-_NAMED_DATE_FORMATS = ("%b %d, %Y", "%B %d, %Y", "%d %B %Y", "%d %b %Y", "%b %d %Y", "%B %d %Y")
-
-
-def normalize_date(value: object) -> str | None:
-    """Return a date as ISO ``YYYY-MM-DD`` (or ``None`` if it cannot be read as one)."""
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()[:10]
-    if not isinstance(value, (str, int)) or isinstance(value, bool):
-        return None
-    s = str(value).strip()
-    if m := _ISO_DATE.match(s):
-        return _iso_date(m.group(0))
-    if m := _COMPACT_DATE.fullmatch(s):
-        return _iso_date(f"{m[1]}-{m[2]}-{m[3]}")
-    # "Fri Oct 20, 2006 6:15pm EDT", "20 October 2006", "October 20, 2006"
-    s = _WEEKDAY.sub("", s)
-    return _named_date(_CLOCK.split(s, maxsplit=1)[0].strip().rstrip(","))
-
-
-@functools.lru_cache(maxsize=4096)
-def _iso_date(candidate: str) -> str | None:
-    try:
-        return dt.date.fromisoformat(candidate).isoformat()
-    except ValueError:
-        return None
-
-
-# Cached: a large corpus has many articles a day, and strptime is slow.
-@functools.lru_cache(maxsize=4096)
-def _named_date(s: str) -> str | None:
-    for fmt in _NAMED_DATE_FORMATS:
-        try:
-            return dt.datetime.strptime(s, fmt).date().isoformat()
-        except ValueError:
-            continue
-    return None
-
-
-def _clean_author(value: object) -> str | None:
-    if isinstance(value, list):
-        value = ", ".join(str(v) for v in value if v)
-    if not isinstance(value, str):
-        return None
-    value = " ".join(value.split())
-    value = re.sub(r"^by\s+", "", value, flags=re.IGNORECASE)
-    return value or None
-
-
-def meta_from_fields(record: dict[str, Any]) -> SourceMeta:
-    """Build a SourceMeta from an article's own fields (front matter or a JSONL record)."""
-    values: dict[str, str | None] = {}
-    for key, raw in record.items():
-        name = _META_ALIASES.get(str(key).lower(), str(key).lower())
-        if name not in _META_FIELDS or values.get(name) or raw in (None, ""):
-            continue
-        if name == "date":
-            values[name] = normalize_date(raw)
-        elif name == "author":
-            values[name] = _clean_author(raw)
-        elif isinstance(raw, (str, int, float)) and not isinstance(raw, bool):
-            values[name] = " ".join(str(raw).split()) or None
-    return SourceMeta(**values)
-
-
-def merge_meta(*layers: SourceMeta) -> SourceMeta:
-    """Combine metadata, the first layer that knows a field winning."""
-    values = {}
-    for name in _META_FIELDS:
-        values[name] = next((getattr(m, name) for m in layers if getattr(m, name)), None)
-    return SourceMeta(**values)
-
-
-def load_metadata(path: Path) -> dict[str, SourceMeta]:
-    """Read the corpus metadata file (YAML mapping: file name → title, outlet, ...).
-
-    A missing file means no metadata; a broken one raises CorpusError naming file and line.
-    """
-    path = Path(path)
-    try:
-        stat = path.stat()
-    except FileNotFoundError:
-        return {}
-    return _load_metadata_cached(str(path), stat.st_mtime_ns, stat.st_size)
-
-
-@functools.lru_cache(maxsize=8)
-def _load_metadata_cached(path_str: str, _mtime_ns: int, _size: int) -> dict[str, SourceMeta]:
-    path = Path(path_str)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        raise CorpusError(f"{where}: invalid YAML ({exc.problem}); fix the metadata file") from None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise CorpusError(f"{path}: cannot read the metadata file ({exc})") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise CorpusError(f"{path}: must be a mapping of file name → metadata (title, outlet, ...)")
-    out = {}
-    for name, entry in data.items():
-        if entry is None:
-            entry = {}
-        if not isinstance(entry, dict):
-            raise CorpusError(f"{path}: {name}: must be a mapping of {', '.join(_META_FIELDS)}")
-        unknown = sorted(set(map(str, entry)) - set(_META_FIELDS))
-        if unknown:
-            raise CorpusError(
-                f"{path}: {name}: unknown field(s) {', '.join(unknown)}; allowed: {', '.join(_META_FIELDS)}"
-            )
-        out[str(name)] = meta_from_fields(entry)
-    return out
 
 
 # --- cleaning (pure) -------------------------------------------------------------------------

@@ -15,7 +15,10 @@ Limits, from the environment (checked on every call):
   0 = no limit).
 
 Forking costs a few milliseconds and the child shares the parent's imported modules, so a
-normal build costs about what it did in-process.
+normal build costs about what it did in-process. :func:`start_worker` forks the render process
+ahead of time instead, so that it imports the render stack (WeasyPrint alone takes ~0.5 s) on
+the other core while this process loads config and selects passages; its one job then runs
+under the same limits, counted from the moment the job is handed over.
 """
 
 from __future__ import annotations
@@ -31,7 +34,8 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
-from typing import TypeVar
+from types import TracebackType
+from typing import Self, TypeVar
 
 from briefgen.errors import BriefgenError, ConfigError, RenderError
 
@@ -42,7 +46,7 @@ DEFAULT_MEMORY_MB = 2048
 
 T = TypeVar("T")
 
-_STAGE, _RESULT, _ERROR, _BUG = b"S", b"R", b"E", b"B"
+_STAGE, _RESULT, _ERROR, _BUG, _JOB = b"S", b"R", b"E", b"B", b"J"
 _HEADER = struct.Struct("!cQ")
 # Set in the child only: where stage() reports what is running, and what that was last.
 _channel: int | None = None
@@ -94,15 +98,162 @@ def run_limited(func: Callable[[], T], *, brief: str, what: str = "rendering") -
         _child(func, write_fd, timeout, memory_mb, brief, what)
     os.close(write_fd)
     try:
-        kind, payload, label = _collect(read_fd, pid, timeout)
+        deadline = time.monotonic() + timeout if timeout else None
+        kind, payload, label = _collect(read_fd, pid, deadline)
     except BaseException:  # e.g. Ctrl-C while waiting: the child must not outlive us
         _kill_and_reap(pid)
         raise
     finally:
         os.close(read_fd)
-    place = label or what
+    return _outcome(kind, payload, label or what, brief, timeout, memory_mb)  # type: ignore[no-any-return]
+
+
+class RenderWorker:
+    """A render process forked ahead of its job (see :func:`start_worker`); runs one job.
+
+    Use it as a context manager: leaving the block kills the process if its job never came
+    (e.g. the config was invalid), so it never outlives the command.
+    """
+
+    def __init__(self, pid: int | None, job_fd: int | None, result_fd: int | None) -> None:
+        self._pid = pid
+        self._job_fd = job_fd
+        self._result_fd = result_fd
+
+    def run_limited(self, func: Callable[[], T], *, brief: str, what: str = "rendering") -> T:
+        """Like :func:`run_limited`, in the waiting process; ``func`` must be picklable.
+
+        A worker that is spent, or that died before its job, falls back to a fresh fork.
+        """
+        timeout, memory_mb = limits()
+        if self._pid is None:
+            return run_limited(func, brief=brief, what=what)
+        job = pickle.dumps(
+            (timeout, memory_mb, brief, what, pickle.dumps(func, pickle.HIGHEST_PROTOCOL)),
+            protocol=pickle.HIGHEST_PROTOCOL,
+        )
+        pid, job_fd, result_fd = self._pid, self._job_fd, self._result_fd
+        self._pid = self._job_fd = self._result_fd = None
+        assert job_fd is not None and result_fd is not None
+        # The limits run from here: the worker may still be importing, as a freshly forked
+        # render process would be, inside its limits.
+        deadline = time.monotonic() + timeout if timeout else None
+        try:
+            try:
+                handed_over = _send_by(job_fd, _JOB, job, deadline)
+            finally:
+                os.close(job_fd)
+            outcome = _collect(result_fd, pid, deadline) if handed_over else None
+        except BrokenPipeError:  # it died before its job (not the template's doing): fork afresh
+            _kill_and_reap(pid)
+            outcome = None
+            handed_over = None
+        except BaseException:  # e.g. Ctrl-C while waiting: the child must not outlive us
+            _kill_and_reap(pid)
+            raise
+        finally:
+            os.close(result_fd)
+        if handed_over is None:
+            return run_limited(func, brief=brief, what=what)
+        if outcome is None:  # still busy before its job when the time ran out
+            _kill_and_reap(pid)
+            outcome = (b"timeout", b"", "")
+        kind, payload, label = outcome
+        return _outcome(kind, payload, label or what, brief, timeout, memory_mb)  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        """Stop the process if its job never came."""
+        if self._pid is not None:
+            _kill_and_reap(self._pid)
+        for fd in (self._job_fd, self._result_fd):
+            if fd is not None:
+                os.close(fd)
+        self._pid = self._job_fd = self._result_fd = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def start_worker(warm_up: Callable[[], object]) -> RenderWorker:
+    """Fork the render process now; it runs ``warm_up`` (imports) and then waits for its job.
+
+    ``warm_up`` is best effort: if it fails, the same failure happens again inside the job
+    and is reported from there. Without ``os.fork`` the job will run in-process.
+    """
+    if not hasattr(os, "fork"):
+        return RenderWorker(None, None, None)
+    job_read, job_write = os.pipe()
+    result_read, result_write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns
+        os.close(job_write)
+        os.close(result_read)
+        _worker(warm_up, job_read, result_write)
+    os.close(job_read)
+    os.close(result_write)
+    return RenderWorker(pid, job_write, result_read)
+
+
+def _worker(warm_up: Callable[[], object], job_fd: int, result_fd: int) -> None:
+    """Warm up, wait for the job (exit quietly if none comes), then run it as :func:`_child`."""
+    try:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        with contextlib.suppress(Exception):
+            warm_up()
+        frame = _read_frame(job_fd)
+        if frame is None or frame[0] != _JOB:  # the parent closed the pipe or died
+            os._exit(0)
+        timeout, memory_mb, brief, what, func_bytes = pickle.loads(frame[1])
+        os.close(job_fd)
+    except BaseException:  # noqa: BLE001 - never let the child run the parent's code
+        os._exit(4)
+    # Unpickling the job may import modules: that runs under the limits too.
+    _child(lambda: pickle.loads(func_bytes)(), result_fd, timeout, memory_mb, brief, what)
+
+
+def _read_frame(fd: int) -> tuple[bytes, bytes] | None:
+    """Read one frame (blocking); None at end of file."""
+    data = bytearray()
+    need = _HEADER.size
+    kind = b""
+    while True:
+        while len(data) < need:
+            chunk = os.read(fd, max(need - len(data), 1 << 16))
+            if not chunk:
+                return None
+            data += chunk
+        if kind:
+            return kind, bytes(data[_HEADER.size : need])
+        kind, size = _HEADER.unpack_from(data)
+        need = _HEADER.size + size
+
+
+def _send_by(fd: int, kind: bytes, payload: bytes, deadline: float | None) -> bool:
+    """Write one frame before the deadline; False if the reader did not take it in time."""
+    os.set_blocking(fd, False)
+    view = memoryview(_HEADER.pack(kind, len(payload)) + payload)
+    while view:
+        wait = None if deadline is None else max(0.0, deadline - time.monotonic())
+        _, ready, _ = select.select([], [fd], [], wait)
+        if not ready:
+            return False
+        with contextlib.suppress(BlockingIOError):
+            view = view[os.write(fd, view) :]
+    return True
+
+
+def _outcome(
+    kind: bytes, payload: bytes, place: str, brief: str, timeout: float, memory_mb: int
+) -> object:
+    """Return the child's result, or raise what it raised or what stopped it."""
     if kind == _RESULT:
-        return pickle.loads(payload)  # type: ignore[no-any-return]
+        return pickle.loads(payload)
     if kind == _ERROR:
         exc = pickle.loads(payload)
         raise exc
@@ -143,7 +294,9 @@ def _child(
         if timeout:
             # A backstop if the parent is killed and cannot enforce the wall clock: CPU time
             # never exceeds wall time, so this never fires before the parent's own limit.
-            cpu = int(timeout) + 10
+            # (A worker has used some CPU on its imports already: the limit counts from now.)
+            usage = resource.getrusage(resource.RUSAGE_SELF)
+            cpu = int(usage.ru_utime + usage.ru_stime + timeout) + 10
             resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
         try:
             result = func()
@@ -206,12 +359,11 @@ def _send(fd: int, kind: bytes, payload: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
-def _collect(fd: int, pid: int, timeout: float) -> tuple[bytes, bytes, str]:
+def _collect(fd: int, pid: int, deadline: float | None) -> tuple[bytes, bytes, str]:
     """Read the child's frames until its outcome, EOF or the deadline; reap it.
 
     Returns (kind, payload, last stage label); kind is a frame kind, b"timeout" or b"died".
     """
-    deadline = time.monotonic() + timeout if timeout else None
     buffer = bytearray()
     label = ""
     outcome: tuple[bytes, bytes] | None = None

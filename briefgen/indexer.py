@@ -128,7 +128,9 @@ def file_sha256(path: Path) -> str:
 
 #: The modules whose code decides what a document's passages are: when any of them changes,
 #: every document is cleaned again (an index must never hold passages the code would not cut).
-_PIPELINE_MODULES = ("corpus.py", "jsonl_lines.py", "clean.py", "passages.py", "models.py")
+_PIPELINE_MODULES = (
+    "corpus.py", "decode.py", "metadata.py", "jsonl_lines.py", "clean.py", "passages.py", "models.py",
+)
 
 
 def _pipeline_fingerprint() -> str:

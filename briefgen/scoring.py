@@ -35,38 +35,50 @@ TOKENIZE = "porter unicode61 remove_diacritics 2"
 # Sublinear term frequency (1 + ln count): 1 occurrence = w, 2 = 1.69 w, 4 = 2.39 w, 10 = 3.30 w.
 REPEAT_BONUS = 1.0
 
+WORD_CACHE_MAX = 500_000  # distinct words an Analyzer remembers (about 50 MB at most)
+
 
 class Analyzer:
-    """Turn text into the index's stemmed tokens, using SQLite's FTS5 tokenizer itself."""
+    """Turn text into the index's stemmed tokens, using SQLite's FTS5 tokenizer itself.
+
+    Every whitespace character is a separator for the tokenizer, so a text's tokens are the
+    tokens of its whitespace-separated words, in order. Words recur far more than texts
+    do, so each distinct word goes through SQLite once and is remembered.
+    """
 
     def __init__(self, tokenize: str = TOKENIZE) -> None:
         self._db = sqlite3.connect(":memory:")
         quoted = tokenize.replace("'", "''")
         self._db.execute(f"CREATE VIRTUAL TABLE t USING fts5(x, tokenize='{quoted}')")
         self._db.execute("CREATE VIRTUAL TABLE v USING fts5vocab(t, 'instance')")
-        self._cache: dict[str, tuple[str, ...]] = {}
+        self._words: dict[str, tuple[str, ...]] = {}
 
     def stems_many(self, texts: Sequence[str]) -> list[tuple[str, ...]]:
         """Return the stemmed tokens of each text, in order."""
-        out: list[tuple[str, ...] | None] = [self._cache.get(t) for t in texts]
-        todo = [i for i, cached in enumerate(out) if cached is None]
-        for start in range(0, len(todo), 2000):
-            batch = todo[start : start + 2000]
+        # NUL would end the text early inside SQLite's tokenizer.
+        split = [text.replace("\x00", " ").split() for text in texts]
+        words = self._words
+        new = {w for ws in split for w in ws if w not in words}
+        if len(words) + len(new) > WORD_CACHE_MAX:
+            words.clear()  # a bounded memory for long-running processes (evaluation, scheduler)
+            new = {w for ws in split for w in ws}
+        self._tokenize_words(sorted(new))
+        return [tuple(stem for w in ws for stem in words[w]) for ws in split]
+
+    def _tokenize_words(self, batch: list[str]) -> None:
+        """Tokenize words (no whitespace in them) through FTS5 and remember their stems."""
+        for start in range(0, len(batch), 20000):
+            chunk = batch[start : start + 20000]
             with self._db:
                 self._db.execute("DELETE FROM t")
                 self._db.executemany(
-                    "INSERT INTO t(rowid, x) VALUES (?, ?)",
-                    # NUL would end the text early inside SQLite's tokenizer.
-                    ((i + 1, texts[i].replace("\x00", " ")) for i in batch),
+                    "INSERT INTO t(rowid, x) VALUES (?, ?)", enumerate(chunk, 1)
                 )
             tokens: dict[int, list[str]] = defaultdict(list)
             for doc, term in self._db.execute("SELECT doc, term FROM v ORDER BY doc, offset"):
-                tokens[doc - 1].append(term)
-            for i in batch:
-                out[i] = tuple(tokens.get(i, ()))
-                if len(texts[i]) < 200:  # terms and short texts recur; passages rarely do
-                    self._cache[texts[i]] = out[i]  # type: ignore[assignment]
-        return [o if o is not None else () for o in out]
+                tokens[doc].append(term)
+            for i, word in enumerate(chunk, 1):
+                self._words[word] = tuple(tokens.get(i, ()))
 
     def stems(self, text: str) -> tuple[str, ...]:
         """Return the stemmed tokens of one text."""

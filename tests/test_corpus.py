@@ -21,12 +21,11 @@ from briefgen.corpus import (
     extract_html_text,
     iter_documents,
     load_document,
-    load_metadata,
-    normalize_date,
     read_path,
     read_raw,
 )
 from briefgen.errors import CorpusError
+from briefgen.metadata import load_metadata, normalize_date
 from briefgen.models import Document
 from briefgen.passages import normalize
 
