@@ -12,11 +12,13 @@ import json
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from briefgen.config import BriefSpec, Topic
 from briefgen.errors import RenderError
 from briefgen.models import ScoredPassage, Source, TopicSelection
+
+if TYPE_CHECKING:  # annotations only: the render process need not import pydantic
+    from briefgen.config import BriefSpec, Topic
 
 NO_REPORTING = "No relevant reporting in this corpus."
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")

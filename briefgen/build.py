@@ -3,24 +3,32 @@
 1. find the brief in the config;   2. select each topic's passages from the index;
 3. assemble the Brief (plain data); 4. render every format in memory;
 5. write the files (each atomically, only after every format rendered).
+
+Rendering runs in a separate process under time and memory limits (``guard``). The render
+stack (Jinja2, Markdown, WeasyPrint) is imported only there: a command can fork that process
+first with :func:`start_render_worker`, so the imports overlap steps 1–3.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from briefgen import __version__
 from briefgen.atomic import remove_stale_temps, write_files_atomic
 from briefgen.brief import Brief, CorpusSummary, assemble_brief, read_previous
-from briefgen.config import BriefSpec, LoadedConfig, Topic
 from briefgen.errors import ConfigError, RenderError
-from briefgen.guard import run_limited
-from briefgen.models import TopicSelection
-from briefgen.render import FORMATS, find_template_dirs, render_outputs
+from briefgen.guard import RenderWorker, run_limited, start_worker
 
+if TYPE_CHECKING:
+    from briefgen.config import BriefSpec, LoadedConfig, Topic
+    from briefgen.models import TopicSelection
+
+FORMATS = ("md", "pdf", "json")
 _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}")
 STALE_TEMP_S = 3600.0  # a temporary output file this old was left by a killed build
 
@@ -64,8 +72,13 @@ def build_brief(
     out_dir: Path | None = None,
     as_of: dt.date | None = None,
     previous: Path | None = None,
+    renderer: RenderWorker | None = None,
 ) -> BuildResult:
-    """Build one brief (default: the config's default brief) and write its files."""
+    """Build one brief (default: the config's default brief) and write its files.
+
+    ``renderer``: a render process started earlier with :func:`start_render_worker`
+    (default: fork one when the brief is ready).
+    """
     name, spec = find_brief(cfg, brief_name)
     day = as_of or dt.date.today()
     # With --as-of the timestamp is derived from it, so identical inputs give identical files.
@@ -81,11 +94,42 @@ def build_brief(
         previous=read_previous(previous),
     )
     wanted = formats or list(spec.formats)
-    template_dirs = find_template_dirs(cfg.root, spec.template_dir)
     # A user's template or stylesheet can loop or eat memory: render under time/memory limits.
-    outputs = run_limited(lambda: render_outputs(brief, wanted, template_dirs), brief=name)
+    job = functools.partial(render_brief, brief, wanted, cfg.root, spec.template_dir)
+    if renderer is not None:
+        outputs = renderer.run_limited(job, brief=name)
+    else:
+        outputs = run_limited(job, brief=name)
     target = out_dir or output_dir(cfg, name, spec, day)
     return BuildResult(write_outputs(name, target, outputs), brief)
+
+
+def start_render_worker(formats: list[str] | None) -> RenderWorker:
+    """Fork the render process now: it imports the render stack while this one selects.
+
+    ``formats``: what will be rendered, if known (``None``: the brief's own, likely a PDF).
+    Pass the result to :func:`build_brief` as ``renderer``, inside a ``with`` block.
+    """
+    return start_worker(functools.partial(import_renderers, pdf=formats is None or "pdf" in formats))
+
+
+def import_renderers(*, pdf: bool) -> None:
+    """Import what rendering needs (in the render process, before its job arrives)."""
+    import briefgen.render  # noqa: F401 - Jinja2, Markdown
+
+    if pdf:
+        from briefgen.render_pdf import import_weasyprint
+
+        import_weasyprint()
+
+
+def render_brief(
+    brief: Brief, formats: list[str], root: Path, template_dir: str | None
+) -> dict[str, bytes]:
+    """Render every requested format in memory (runs in the render process)."""
+    from briefgen.render import find_template_dirs, render_outputs
+
+    return render_outputs(brief, formats, find_template_dirs(root, template_dir))
 
 
 def find_brief(cfg: LoadedConfig, brief_name: str | None) -> tuple[str, BriefSpec]:

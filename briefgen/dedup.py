@@ -60,12 +60,55 @@ def group_near_duplicates(sets: Sequence[frozenset[str]]) -> list[list[int]]:
     An item is compared with group leaders only, so chains (A~B, B~C, but not A~C) do not
     pull unrelated statements together.
     """
-    groups: list[list[int]] = []
-    for i, stems in enumerate(sets):
-        for group in groups:
-            if is_near_duplicate(sets[group[0]], stems):
-                group.append(i)
-                break
-        else:
-            groups.append([i])
-    return groups
+    grouping = NearDuplicateGroups(sets)
+    while grouping.next_leader() is not None:
+        pass
+    return [[leader, *grouping.members[leader]] for leader in grouping.leaders]
+
+
+class NearDuplicateGroups:
+    """``group_near_duplicates``, one leader at a time, for callers that need only the first few.
+
+    ``next_leader()`` classifies items in order until it meets the next leader.
+    ``members[leader]`` holds the items classified so far under it; ``complete(leaders)``
+    adds the rest, so a caller that stops early still gets those leaders' exact groups.
+    """
+
+    def __init__(self, sets: Sequence[frozenset[str]]) -> None:
+        self.sets = sets
+        self.leaders: list[int] = []
+        self.members: dict[int, list[int]] = {}
+        self.classified = 0  # items 0 .. classified-1 are leaders or members
+
+    def next_leader(self) -> int | None:
+        """Classify items until one leads a new group; return it (None when none is left)."""
+        while self.classified < len(self.sets):
+            i = self.classified
+            self.classified += 1
+            leader = self._first_duplicated(i, self.leaders)
+            if leader is None:
+                self.leaders.append(i)
+                self.members[i] = []
+                return i
+            self.members[leader].append(i)
+        return None
+
+    def complete(self, wanted: Sequence[int]) -> None:
+        """Add every item not classified yet to its group, if that group is led by a wanted leader.
+
+        The leaders known so far are exactly the leaders before any unclassified item, so
+        an item whose first duplicated leader is among them belongs to that group for good.
+        """
+        if not wanted:
+            return
+        last = max(self.leaders.index(w) for w in wanted)
+        earlier = self.leaders[: last + 1]
+        keep = set(wanted)
+        for i in range(self.classified, len(self.sets)):
+            leader = self._first_duplicated(i, earlier)
+            if leader in keep:
+                self.members[leader].append(i)
+
+    def _first_duplicated(self, i: int, leaders: Sequence[int]) -> int | None:
+        stems = self.sets[i]
+        return next((j for j in leaders if is_near_duplicate(self.sets[j], stems)), None)

@@ -138,6 +138,7 @@ class RenderWorker:
         # The limits run from here: the worker may still be importing, as a freshly forked
         # render process would be, inside its limits.
         deadline = time.monotonic() + timeout if timeout else None
+        handed_over: bool | None = False
         try:
             try:
                 handed_over = _send_by(job_fd, _JOB, job, deadline)

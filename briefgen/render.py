@@ -26,7 +26,6 @@ from briefgen.render_html import escape_markdown, github_slug, markdown_to_html,
 MD_TEMPLATE = "brief.md.j2"
 HTML_TEMPLATE = "brief.html.j2"
 CSS_FILE = "brief.css"
-FORMATS = ("md", "pdf", "json")
 # A URL we are willing to turn into a link: http(s), and nothing Markdown or HTML treats specially.
 _SAFE_URL = re.compile(r"^https?://[A-Za-z0-9\-._~:/?#@!$&'*+,;=%]+$")
 

@@ -34,6 +34,13 @@ def html_to_pdf(page: str, *, css: Path, allowed_dirs: list[Path], brief: str) -
     return pdf
 
 
+def import_weasyprint() -> None:
+    """Import the parts of WeasyPrint :func:`html_to_pdf` uses (ahead of time, to overlap other work)."""
+    import weasyprint  # noqa: F401
+    import weasyprint.text.fonts  # noqa: F401
+    import weasyprint.urls  # noqa: F401
+
+
 def restricted_fetcher(allowed_dirs: list[Path]) -> Any:
     """Return a URLFetcher that serves ``data:`` URLs and files inside ``allowed_dirs`` only."""
     from weasyprint.urls import URLFetcher
