@@ -4,9 +4,10 @@
 3. assemble the Brief (plain data); 4. render every format in memory;
 5. write the files (each atomically, only after every format rendered).
 
-Rendering runs in a separate process under time and memory limits (``guard``). The render
-stack (Jinja2, Markdown, WeasyPrint) is imported only there: a command can fork that process
-first with :func:`start_render_worker`, so the imports overlap steps 1–3.
+Rendering runs in separate processes under time and memory limits (``guard``): one for the
+templates (brief.md, brief.json, the PDF's HTML), then one for the PDF layout. The render stack
+(Jinja2, Markdown, WeasyPrint) is imported only there; a command can fork the PDF process first
+with :func:`start_render_worker`, so that WeasyPrint's import overlaps steps 1–3.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from briefgen import __version__
 from briefgen.atomic import remove_stale_temps, write_files_atomic
 from briefgen.brief import Brief, CorpusSummary, assemble_brief, read_previous
 from briefgen.errors import ConfigError, RenderError
-from briefgen.guard import RenderWorker, run_limited, start_worker
+from briefgen.guard import RenderWorker, render_deadline, run_limited, start_worker
+from briefgen.render_pdf import PdfPage, import_weasyprint, layout_pdf
 
 if TYPE_CHECKING:
     from briefgen.config import BriefSpec, LoadedConfig, Topic
@@ -94,42 +96,39 @@ def build_brief(
         previous=read_previous(previous),
     )
     wanted = formats or list(spec.formats)
-    # A user's template or stylesheet can loop or eat memory: render under time/memory limits.
-    job = functools.partial(render_brief, brief, wanted, cfg.root, spec.template_dir)
-    if renderer is not None:
-        outputs = renderer.run_limited(job, brief=name)
-    else:
-        outputs = run_limited(job, brief=name)
+    # A user's template or stylesheet can loop or eat memory: render under time/memory limits
+    # (one time limit for both steps). The PDF layout runs in `renderer` if there is one.
+    deadline = render_deadline()
+    outputs, pdf_page = run_limited(
+        functools.partial(render_text, brief, wanted, cfg.root, spec.template_dir),
+        brief=name, deadline=deadline,
+    )
+    if pdf_page is not None:
+        layout = functools.partial(layout_pdf, pdf_page)
+        run = renderer.run_limited if renderer is not None else run_limited
+        outputs["pdf"] = run(layout, brief=name, deadline=deadline)
     target = out_dir or output_dir(cfg, name, spec, day)
     return BuildResult(write_outputs(name, target, outputs), brief)
 
 
 def start_render_worker(formats: list[str] | None) -> RenderWorker:
-    """Fork the render process now: it imports the render stack while this one selects.
+    """Fork the PDF render process now: it imports WeasyPrint while this one selects passages.
 
     ``formats``: what will be rendered, if known (``None``: the brief's own, likely a PDF).
     Pass the result to :func:`build_brief` as ``renderer``, inside a ``with`` block.
     """
-    return start_worker(functools.partial(import_renderers, pdf=formats is None or "pdf" in formats))
+    if formats is not None and "pdf" not in formats:
+        return RenderWorker()  # nothing to import ahead: the jobs fork when needed
+    return start_worker(import_weasyprint)
 
 
-def import_renderers(*, pdf: bool) -> None:
-    """Import what rendering needs (in the render process, before its job arrives)."""
-    import briefgen.render  # noqa: F401 - Jinja2, Markdown
-
-    if pdf:
-        from briefgen.render_pdf import import_weasyprint
-
-        import_weasyprint()
-
-
-def render_brief(
+def render_text(
     brief: Brief, formats: list[str], root: Path, template_dir: str | None
-) -> dict[str, bytes]:
-    """Render every requested format in memory (runs in the render process)."""
-    from briefgen.render import find_template_dirs, render_outputs
+) -> tuple[dict[str, bytes], PdfPage | None]:
+    """Render brief.md, brief.json and the PDF's HTML page (in a render process)."""
+    from briefgen.render import find_template_dirs, render_text_outputs
 
-    return render_outputs(brief, formats, find_template_dirs(root, template_dir))
+    return render_text_outputs(brief, formats, find_template_dirs(root, template_dir))
 
 
 def find_brief(cfg: LoadedConfig, brief_name: str | None) -> tuple[str, BriefSpec]:

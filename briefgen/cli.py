@@ -163,14 +163,16 @@ def build(
     as_of: str | None,
 ) -> None:
     """Build BRIEF (default: the default brief) from the corpus."""
-    from briefgen.build import build_brief, parse_as_of, parse_formats
-    from briefgen.index import update_index
+    from briefgen.build import build_brief, parse_as_of, parse_formats, start_render_worker
 
-    cfg = load(config_path, topic_files)
-    update_index(cfg, progress=False, warn=warn)
-    result = build_brief(
-        cfg, brief, formats=parse_formats(formats), out_dir=out_dir, as_of=parse_as_of(as_of)
-    )
+    wanted, day = parse_formats(formats), parse_as_of(as_of)
+    # The render process starts first and imports WeasyPrint on the other core meanwhile.
+    with start_render_worker(wanted) as renderer:
+        from briefgen.index import update_index
+
+        cfg = load(config_path, topic_files)
+        update_index(cfg, progress=False, warn=warn)
+        result = build_brief(cfg, brief, formats=wanted, out_dir=out_dir, as_of=day, renderer=renderer)
     for path in result.files:
         click.echo(f"wrote {path}")
 

@@ -22,7 +22,7 @@ paragraphs on the same subject score at most 0.49 (003 ¶1/¶4 0.49, 002 ¶10 vs
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from briefgen.scoring import Analyzer
 
@@ -35,8 +35,15 @@ STOPWORDS = ["a", "about", "above", "after", "again", "against", "all", "also", 
 
 def content_sets(texts: Sequence[str], analyzer: Analyzer) -> list[frozenset[str]]:
     """Return each text's content stems (index tokens without function words)."""
-    stop = {stem for word in STOPWORDS for stem in analyzer.stems(word)}
-    return [frozenset(s for s in stems if s not in stop) for stems in analyzer.stems_many(texts)]
+    return content_stem_sets(analyzer.stems_many(texts), analyzer)
+
+
+def content_stem_sets(
+    token_lists: Iterable[Sequence[str]], analyzer: Analyzer
+) -> list[frozenset[str]]:
+    """Return the content stems of texts already tokenized by ``analyzer``."""
+    stop = {stem for stems in analyzer.stems_many(STOPWORDS) for stem in stems}
+    return [frozenset(stems).difference(stop) for stems in token_lists]
 
 
 def overlap(a: frozenset[str], b: frozenset[str]) -> tuple[float, int]:
@@ -94,7 +101,7 @@ class NearDuplicateGroups:
         return None
 
     def complete(self, wanted: Sequence[int]) -> None:
-        """Add every item not classified yet to its group, if that group is led by a wanted leader.
+        """Add every item not classified yet to its group, if a wanted leader leads it (call once).
 
         The leaders known so far are exactly the leaders before any unclassified item, so
         an item whose first duplicated leader is among them belongs to that group for good.

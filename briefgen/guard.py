@@ -35,7 +35,7 @@ import time
 import traceback
 from collections.abc import Callable
 from types import TracebackType
-from typing import Self, TypeVar
+from typing import Any, Self, TypeVar
 
 from briefgen.errors import BriefgenError, ConfigError, RenderError
 
@@ -46,7 +46,8 @@ DEFAULT_MEMORY_MB = 2048
 
 T = TypeVar("T")
 
-_STAGE, _RESULT, _ERROR, _BUG, _JOB = b"S", b"R", b"E", b"B", b"J"
+_STAGE, _RESULT, _ERROR, _BUG = b"S", b"R", b"E", b"B"
+_JOB, _TAKEN = b"J", b"T"  # a worker's job, and its word that it started on it
 _HEADER = struct.Struct("!cQ")
 # Set in the child only: where stage() reports what is running, and what that was last.
 _channel: int | None = None
@@ -74,6 +75,12 @@ def _env_number(name: str, default: float) -> float:
     return value
 
 
+def render_deadline() -> float | None:
+    """Return when a render starting now must end (``time.monotonic()``), or None: no limit."""
+    timeout, _ = limits()
+    return time.monotonic() + timeout if timeout else None
+
+
 def stage(label: str) -> None:
     """Say what the render is doing now (e.g. "template x/brief.md.j2"), for limit messages."""
     global _stage_label
@@ -82,11 +89,14 @@ def stage(label: str) -> None:
         _send(_channel, _STAGE, label.encode("utf-8", "replace"))
 
 
-def run_limited(func: Callable[[], T], *, brief: str, what: str = "rendering") -> T:
+def run_limited(
+    func: Callable[[], T], *, brief: str, what: str = "rendering", deadline: float | None = None
+) -> T:
     """Return ``func()`` run in a child process under the render time and memory limits.
 
     ``func``'s BriefgenError is raised here as is; running out of time or memory becomes a
     RenderError naming the stage that was running. Without ``os.fork`` it runs in-process.
+    ``deadline`` (from :func:`render_deadline`) shares one time limit between several calls.
     """
     timeout, memory_mb = limits()
     if not hasattr(os, "fork"):
@@ -98,8 +108,9 @@ def run_limited(func: Callable[[], T], *, brief: str, what: str = "rendering") -
         _child(func, write_fd, timeout, memory_mb, brief, what)
     os.close(write_fd)
     try:
-        deadline = time.monotonic() + timeout if timeout else None
-        kind, payload, label = _collect(read_fd, pid, deadline)
+        if deadline is None and timeout:
+            deadline = time.monotonic() + timeout
+        kind, payload, label = _collect(read_fd, pid, deadline if timeout else None)
     except BaseException:  # e.g. Ctrl-C while waiting: the child must not outlive us
         _kill_and_reap(pid)
         raise
@@ -112,22 +123,32 @@ class RenderWorker:
     """A render process forked ahead of its job (see :func:`start_worker`); runs one job.
 
     Use it as a context manager: leaving the block kills the process if its job never came
-    (e.g. the config was invalid), so it never outlives the command.
+    (e.g. the config was invalid), so it never outlives the command. ``RenderWorker()`` has
+    no process: its job runs in a fresh fork, as with :func:`run_limited`.
     """
 
-    def __init__(self, pid: int | None, job_fd: int | None, result_fd: int | None) -> None:
+    def __init__(
+        self, pid: int | None = None, job_fd: int | None = None, result_fd: int | None = None
+    ) -> None:
         self._pid = pid
         self._job_fd = job_fd
         self._result_fd = result_fd
 
-    def run_limited(self, func: Callable[[], T], *, brief: str, what: str = "rendering") -> T:
+    def run_limited(
+        self,
+        func: Callable[[], T],
+        *,
+        brief: str,
+        what: str = "rendering",
+        deadline: float | None = None,
+    ) -> T:
         """Like :func:`run_limited`, in the waiting process; ``func`` must be picklable.
 
         A worker that is spent, or that died before its job, falls back to a fresh fork.
         """
         timeout, memory_mb = limits()
         if self._pid is None:
-            return run_limited(func, brief=brief, what=what)
+            return run_limited(func, brief=brief, what=what, deadline=deadline)
         job = pickle.dumps(
             (timeout, memory_mb, brief, what, pickle.dumps(func, pickle.HIGHEST_PROTOCOL)),
             protocol=pickle.HIGHEST_PROTOCOL,
@@ -135,31 +156,21 @@ class RenderWorker:
         pid, job_fd, result_fd = self._pid, self._job_fd, self._result_fd
         self._pid = self._job_fd = self._result_fd = None
         assert job_fd is not None and result_fd is not None
-        # The limits run from here: the worker may still be importing, as a freshly forked
-        # render process would be, inside its limits.
-        deadline = time.monotonic() + timeout if timeout else None
-        handed_over: bool | None = False
+        # The time limit runs from here at the latest: the worker may still be importing, as a
+        # freshly forked render process would be, inside its limits.
+        if not timeout:
+            deadline = None
+        elif deadline is None:
+            deadline = time.monotonic() + timeout
         try:
-            try:
-                handed_over = _send_by(job_fd, _JOB, job, deadline)
-            finally:
-                os.close(job_fd)
-            outcome = _collect(result_fd, pid, deadline) if handed_over else None
-        except BrokenPipeError:  # it died before its job (not the template's doing): fork afresh
-            _kill_and_reap(pid)
-            outcome = None
-            handed_over = None
+            kind, payload, label = _hand_over(pid, job_fd, result_fd, job, deadline)
         except BaseException:  # e.g. Ctrl-C while waiting: the child must not outlive us
             _kill_and_reap(pid)
             raise
         finally:
             os.close(result_fd)
-        if handed_over is None:
-            return run_limited(func, brief=brief, what=what)
-        if outcome is None:  # still busy before its job when the time ran out
-            _kill_and_reap(pid)
-            outcome = (b"timeout", b"", "")
-        kind, payload, label = outcome
+        if kind == b"lost":  # it died before starting on its job: not the job's doing
+            return run_limited(func, brief=brief, what=what, deadline=deadline)
         return _outcome(kind, payload, label or what, brief, timeout, memory_mb)  # type: ignore[no-any-return]
 
     def close(self) -> None:
@@ -180,6 +191,23 @@ class RenderWorker:
         self.close()
 
 
+def _hand_over(
+    pid: int, job_fd: int, result_fd: int, job: bytes, deadline: float | None
+) -> tuple[bytes, bytes, str]:
+    """Send a worker its job and collect the outcome, as :func:`_collect` (or b"lost")."""
+    try:
+        handed_over = _send_by(job_fd, _JOB, job, deadline)
+    except BrokenPipeError:
+        _kill_and_reap(pid)
+        return b"lost", b"", ""
+    finally:
+        os.close(job_fd)
+    if not handed_over:  # still busy before its job (importing) when the time ran out
+        _kill_and_reap(pid)
+        return b"timeout", b"", ""
+    return _collect(result_fd, pid, deadline, handshake=True)
+
+
 def start_worker(warm_up: Callable[[], object]) -> RenderWorker:
     """Fork the render process now; it runs ``warm_up`` (imports) and then waits for its job.
 
@@ -187,7 +215,7 @@ def start_worker(warm_up: Callable[[], object]) -> RenderWorker:
     and is reported from there. Without ``os.fork`` the job will run in-process.
     """
     if not hasattr(os, "fork"):
-        return RenderWorker(None, None, None)
+        return RenderWorker()
     job_read, job_write = os.pipe()
     result_read, result_write = os.pipe()
     pid = os.fork()
@@ -212,6 +240,7 @@ def _worker(warm_up: Callable[[], object], job_fd: int, result_fd: int) -> None:
             os._exit(0)
         timeout, memory_mb, brief, what, func_bytes = pickle.loads(frame[1])
         os.close(job_fd)
+        _send(result_fd, _TAKEN, b"")
     except BaseException:  # noqa: BLE001 - never let the child run the parent's code
         os._exit(4)
     # Unpickling the job may import modules: that runs under the limits too.
@@ -251,7 +280,7 @@ def _send_by(fd: int, kind: bytes, payload: bytes, deadline: float | None) -> bo
 
 def _outcome(
     kind: bytes, payload: bytes, place: str, brief: str, timeout: float, memory_mb: int
-) -> object:
+) -> Any:
     """Return the child's result, or raise what it raised or what stopped it."""
     if kind == _RESULT:
         return pickle.loads(payload)
@@ -360,13 +389,17 @@ def _send(fd: int, kind: bytes, payload: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
-def _collect(fd: int, pid: int, deadline: float | None) -> tuple[bytes, bytes, str]:
+def _collect(
+    fd: int, pid: int, deadline: float | None, *, handshake: bool = False
+) -> tuple[bytes, bytes, str]:
     """Read the child's frames until its outcome, EOF or the deadline; reap it.
 
-    Returns (kind, payload, last stage label); kind is a frame kind, b"timeout" or b"died".
+    Returns (kind, payload, last stage label); kind is a frame kind, b"timeout" or b"died"
+    (b"lost" with ``handshake``: a worker that died before saying it started on its job).
     """
     buffer = bytearray()
     label = ""
+    taken = False
     outcome: tuple[bytes, bytes] | None = None
     killed = False
     while outcome is None:
@@ -388,6 +421,8 @@ def _collect(fd: int, pid: int, deadline: float | None) -> tuple[bytes, bytes, s
             del buffer[: _HEADER.size + size]
             if kind == _STAGE:
                 label = payload.decode("utf-8", "replace")
+            elif kind == _TAKEN:
+                taken = True
             else:
                 outcome = (kind, payload)
                 break
@@ -396,6 +431,8 @@ def _collect(fd: int, pid: int, deadline: float | None) -> tuple[bytes, bytes, s
         return b"timeout", b"", label
     if outcome is not None:
         return outcome[0], outcome[1], label
+    if handshake and not taken:
+        return b"lost", b"", label
     if os.WIFSIGNALED(status):
         how = f"killed by signal {signal.Signals(os.WTERMSIG(status)).name}"
     else:

@@ -22,6 +22,7 @@ from briefgen.brief import Brief, brief_record, long_date
 from briefgen.errors import RenderError
 from briefgen.guard import stage
 from briefgen.render_html import escape_markdown, github_slug, markdown_to_html, new_markdown
+from briefgen.render_pdf import PdfPage, layout_pdf
 
 MD_TEMPLATE = "brief.md.j2"
 HTML_TEMPLATE = "brief.html.j2"
@@ -50,22 +51,33 @@ def find_template_dirs(root: Path, template_dir: str | None) -> list[Path]:
 
 def render_outputs(brief: Brief, formats: list[str], template_dirs: list[Path]) -> dict[str, bytes]:
     """Render every requested format in memory (nothing is written until all succeed)."""
+    outputs, pdf_page = render_text_outputs(brief, formats, template_dirs)
+    if pdf_page is not None:
+        outputs["pdf"] = layout_pdf(pdf_page)
+    return outputs
+
+
+def render_text_outputs(
+    brief: Brief, formats: list[str], template_dirs: list[Path]
+) -> tuple[dict[str, bytes], PdfPage | None]:
+    """Render brief.md and brief.json, and the HTML page brief.pdf is laid out from.
+
+    The PDF layout is left to the caller (:func:`briefgen.render_pdf.layout_pdf`), so that
+    it can run in a process that imported WeasyPrint ahead of time.
+    """
     outputs: dict[str, bytes] = {}
-    md_text: str | None = None
+    pdf_page: PdfPage | None = None
     if "md" in formats or "pdf" in formats:
         md_text = render_markdown(brief, template_dirs)
-    if "md" in formats and md_text is not None:
-        outputs["md"] = md_text.encode("utf-8")
-    if "pdf" in formats and md_text is not None:
-        from briefgen.render_pdf import html_to_pdf
-
-        page = render_html(brief, md_text, template_dirs)
-        css = _find(template_dirs, CSS_FILE)
-        stage(f"PDF layout with {css}")
-        outputs["pdf"] = html_to_pdf(page, css=css, allowed_dirs=template_dirs, brief=brief.name)
+        if "md" in formats:
+            outputs["md"] = md_text.encode("utf-8")
+        if "pdf" in formats:
+            page = render_html(brief, md_text, template_dirs)
+            css = _find(template_dirs, CSS_FILE)
+            pdf_page = PdfPage(page, css, list(template_dirs), brief.name)
     if "json" in formats:
         outputs["json"] = render_json(brief).encode("utf-8")
-    return outputs
+    return outputs, pdf_page
 
 
 def render_json(brief: Brief) -> str:

@@ -1,17 +1,34 @@
 """HTML → PDF with WeasyPrint, fetching only from the template folders and ``data:`` URLs.
 
-WeasyPrint is imported inside :func:`html_to_pdf` only: it costs ~0.5 s to import and most
-commands never need it.
+WeasyPrint is imported inside :func:`html_to_pdf` only (or ahead of time, in the render
+process, by :func:`import_weasyprint`): it costs ~0.5 s to import and most commands never
+need it.
 """
 
 from __future__ import annotations
 
-import urllib.parse
-import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from briefgen.errors import RenderError
+from briefgen.guard import stage
+
+
+@dataclass(frozen=True)
+class PdfPage:
+    """What brief.pdf is laid out from: the HTML page, its stylesheet, where it may fetch from."""
+
+    html: str
+    css: Path
+    template_dirs: list[Path]
+    brief: str  # the brief's name, for error messages
+
+
+def layout_pdf(page: PdfPage) -> bytes:
+    """Lay out a brief's HTML page and return the PDF bytes."""
+    stage(f"PDF layout with {page.css}")
+    return html_to_pdf(page.html, css=page.css, allowed_dirs=page.template_dirs, brief=page.brief)
 
 
 def html_to_pdf(page: str, *, css: Path, allowed_dirs: list[Path], brief: str) -> bytes:
@@ -36,13 +53,16 @@ def html_to_pdf(page: str, *, css: Path, allowed_dirs: list[Path], brief: str) -
 
 def import_weasyprint() -> None:
     """Import the parts of WeasyPrint :func:`html_to_pdf` uses (ahead of time, to overlap other work)."""
-    import weasyprint  # noqa: F401
-    import weasyprint.text.fonts  # noqa: F401
+    import weasyprint
+    import weasyprint.text.fonts
     import weasyprint.urls  # noqa: F401
 
 
 def restricted_fetcher(allowed_dirs: list[Path]) -> Any:
     """Return a URLFetcher that serves ``data:`` URLs and files inside ``allowed_dirs`` only."""
+    import urllib.parse
+    import urllib.request
+
     from weasyprint.urls import URLFetcher
 
     roots = [d.resolve() for d in allowed_dirs]

@@ -22,10 +22,12 @@ list is non-empty) and no ``exclude`` term occurs.
 from __future__ import annotations
 
 import math
+import re
 import sqlite3
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import chain
 
 from briefgen.config import Topic
 
@@ -35,15 +37,21 @@ TOKENIZE = "porter unicode61 remove_diacritics 2"
 # Sublinear term frequency (1 + ln count): 1 occurrence = w, 2 = 1.69 w, 4 = 2.39 w, 10 = 3.30 w.
 REPEAT_BONUS = 1.0
 
-WORD_CACHE_MAX = 500_000  # distinct words an Analyzer remembers (about 50 MB at most)
+# What the tokenizer keeps of ASCII text (after lowercasing): every other character separates.
+_ASCII_WORD = re.compile(r"[a-z0-9]+")
+WORD_CACHE_MAX = 500_000  # distinct words remembered per tokenizer (about 50 MB at most)
+_WORDS: dict[str, dict[str, tuple[str, ...]]] = {}  # tokenizer → word → its stemmed tokens
 
 
 class Analyzer:
     """Turn text into the index's stemmed tokens, using SQLite's FTS5 tokenizer itself.
 
     Every whitespace character is a separator for the tokenizer, so a text's tokens are the
-    tokens of its whitespace-separated words, in order. Words recur far more than texts
-    do, so each distinct word goes through SQLite once and is remembered.
+    tokens of its whitespace-separated words, in order; in ASCII text the tokenizer only
+    keeps runs of letters and digits and lowercases them, so those runs are its words. Words
+    recur far more than texts do, so each distinct word goes through SQLite once (to be
+    stemmed, and split if need be) and is remembered by every analyzer of the process
+    (the topics of a brief share most of their words).
     """
 
     def __init__(self, tokenize: str = TOKENIZE) -> None:
@@ -51,19 +59,23 @@ class Analyzer:
         quoted = tokenize.replace("'", "''")
         self._db.execute(f"CREATE VIRTUAL TABLE t USING fts5(x, tokenize='{quoted}')")
         self._db.execute("CREATE VIRTUAL TABLE v USING fts5vocab(t, 'instance')")
-        self._words: dict[str, tuple[str, ...]] = {}
+        self._words = _WORDS.setdefault(tokenize, {})
 
     def stems_many(self, texts: Sequence[str]) -> list[tuple[str, ...]]:
         """Return the stemmed tokens of each text, in order."""
-        # NUL would end the text early inside SQLite's tokenizer.
-        split = [text.replace("\x00", " ").split() for text in texts]
+        split = [
+            _ASCII_WORD.findall(text.lower()) if text.isascii()
+            # NUL would end the text early inside SQLite's tokenizer.
+            else text.replace("\x00", " ").split()
+            for text in texts
+        ]
         words = self._words
         new = {w for ws in split for w in ws if w not in words}
         if len(words) + len(new) > WORD_CACHE_MAX:
             words.clear()  # a bounded memory for long-running processes (evaluation, scheduler)
             new = {w for ws in split for w in ws}
         self._tokenize_words(sorted(new))
-        return [tuple(stem for w in ws for stem in words[w]) for ws in split]
+        return [tuple(chain.from_iterable(map(words.__getitem__, ws))) for ws in split]
 
     def _tokenize_words(self, batch: list[str]) -> None:
         """Tokenize words (no whitespace in them) through FTS5 and remember their stems."""
@@ -130,6 +142,7 @@ class CompiledTopic:
     def __init__(self, topic: Topic, analyzer: Analyzer) -> None:
         self.topic = topic
         self.analyzer = analyzer
+        analyzer.stems_many([*topic.terms, *topic.require, *topic.exclude])  # one batch
         by_stems: dict[tuple[str, ...], Term] = {}
         for label, weight in topic.terms.items():
             stems = analyzer.stems(label)
@@ -145,6 +158,8 @@ class CompiledTopic:
         self.exclude = tuple(
             Term(x, s, 0.0) for x in topic.exclude if (s := analyzer.stems(x))
         )
+        # A text can only contain the terms whose first token it contains.
+        self._first_tokens = frozenset(t.stems[0] for t in self.terms)
 
     def match_query(self) -> str:
         """Return the FTS5 MATCH expression retrieving the topic's candidates ("" = none)."""
@@ -161,32 +176,37 @@ class CompiledTopic:
 
     def score(self, stems: Sequence[str]) -> Evidence:
         """Score one text's stemmed tokens against the topic."""
-        positions: dict[str, list[int]] = defaultdict(list)
-        for i, stem in enumerate(stems):
-            positions[stem].append(i)
+        counts = Counter(stems)
         hits: list[tuple[Term, int]] = []
         evidence = 0.0
+        present = self._first_tokens.intersection(counts)
         for term in self.terms:
-            count = _count(term.stems, stems, positions)
+            if term.stems[0] not in present:
+                continue
+            count = _count(term.stems, stems, counts)
             if count:
                 hits.append((term, count))
                 evidence += term.weight * (1.0 + REPEAT_BONUS * math.log(count))
-        required = not self.require or any(_count(t.stems, stems, positions) for t in self.require)
+        required = not self.require or any(_count(t.stems, stems, counts) for t in self.require)
         excluded_by = next(
-            (t.label for t in self.exclude if _count(t.stems, stems, positions)), None
+            (t.label for t in self.exclude if _count(t.stems, stems, counts)), None
         )
         return Evidence(tuple(hits), evidence, required, excluded_by)
 
 
-def _count(phrase: tuple[str, ...], stems: Sequence[str], positions: dict[str, list[int]]) -> int:
-    """Count the occurrences of a token sequence in a text."""
-    first = positions.get(phrase[0])
-    if not first:
-        return 0
+def _count(phrase: tuple[str, ...], stems: Sequence[str], counts: Counter[str]) -> int:
+    """Count the occurrences of a token sequence in a text (``counts``: its token counts)."""
     if len(phrase) == 1:
-        return len(first)
-    n = len(phrase)
-    return sum(1 for i in first if tuple(stems[i : i + n]) == phrase)
+        return counts[phrase[0]]
+    if not all(counts[stem] for stem in phrase):
+        return 0
+    n, found, i = len(phrase), 0, -1
+    first = phrase[0]
+    for _ in range(counts[first]):
+        i = stems.index(first, i + 1)
+        if tuple(stems[i : i + n]) == phrase:
+            found += 1
+    return found
 
 
 def compile_topic(topic: Topic, analyzer: Analyzer | None = None) -> CompiledTopic:

@@ -22,6 +22,13 @@ Steps (``select_passages``):
    passage with the highest ``score * SOURCE_DECAY ** (passages already taken from its
    source)``, never more than ``max_per_source`` from one source. The picks are listed by
    score. Every tie is broken by (doc_id, ordinal), so output is deterministic.
+
+Steps 3 and 4 run together, lazily: near-duplicate groups are formed in score order only as
+far as the picking needs (a passage not yet grouped scores at most the next candidate, so
+once that is below the best pick's discounted score, no later passage can win), and then
+the remaining candidates are compared with the leaders up to the last pick to complete the
+picked passages' ``corroborated_by``. The result is the same as grouping every candidate
+first; it costs a few leaders per candidate instead of all of them.
 """
 
 from __future__ import annotations
@@ -33,7 +40,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from briefgen.dedup import content_sets, group_near_duplicates
+from briefgen.dedup import NearDuplicateGroups, content_stem_sets
 from briefgen.errors import ConfigError
 from briefgen.models import Passage, ScoredPassage, Source, TopicSelection
 from briefgen.scoring import Analyzer, CompiledTopic, Evidence
@@ -53,6 +60,7 @@ class _Candidate:
     source: Source
     evidence: Evidence
     bm25: float
+    stems: tuple[str, ...]  # the passage's tokens, for near-duplicate detection
 
     @property
     def score(self) -> float:
@@ -130,16 +138,17 @@ def select_passages(
     try:
         compiled = CompiledTopic(topic, analyzer)
         candidates = _candidates(compiled, index, as_of)
-        sets = content_sets([c.passage.text for c in candidates], analyzer)
+        sets = content_stem_sets([c.stems for c in candidates], analyzer)
     finally:
         analyzer.close()
-    groups = group_near_duplicates(sets)
-    leaders = [
-        candidates[g[0]].scored(tuple(candidates[i].scored() for i in g[1:])) for g in groups
-    ]
+    groups = NearDuplicateGroups(sets)
     wanted = topic.max_passages if limit is None else limit
-    picked = _spread(leaders, wanted, topic.max_per_source)
-    return TopicSelection(key, topic.title, topic.description, tuple(picked))
+    picked = _spread(candidates, groups, wanted, topic.max_per_source)
+    groups.complete(picked)
+    return TopicSelection(key, topic.title, topic.description, tuple(
+        candidates[i].scored(tuple(candidates[j].scored() for j in groups.members[i]))
+        for i in picked
+    ))
 
 
 def _candidates(compiled: CompiledTopic, index: Index, as_of: dt.date | None) -> list[_Candidate]:
@@ -161,33 +170,48 @@ def _candidates(compiled: CompiledTopic, index: Index, as_of: dt.date | None) ->
     for (passage, source, bm25), stems in zip(hits, compiled.analyzer.stems_many(texts)):
         evidence = compiled.score(stems)
         if evidence.qualifies(compiled.topic.min_score):
-            out.append(_Candidate(passage, source, evidence, bm25))
+            out.append(_Candidate(passage, source, evidence, bm25, stems))
     out.sort(key=lambda c: c.key)
     return out
 
 
-def _spread(leaders: list[ScoredPassage], wanted: int, per_source: int) -> list[ScoredPassage]:
-    """Pick passages greedily, discounting sources already used; return them by score."""
+def _spread(
+    candidates: list[_Candidate], groups: NearDuplicateGroups, wanted: int, per_source: int
+) -> list[int]:
+    """Pick group leaders greedily, discounting sources already used; return them by score.
+
+    ``candidates`` are best first and ``groups`` finds their leaders in that order, as far
+    as needed: a leader not found yet scores at most the next ungrouped candidate, and its
+    discounted score is no higher, so it cannot beat a pick worth more than that.
+    """
     used: Counter[str] = Counter()
-    pool = list(leaders)
-    picked: list[ScoredPassage] = []
-    while pool and len(picked) < wanted:
-        pool = [sp for sp in pool if used[sp.source.doc_id] < per_source]
-        if not pool:
+
+    def rank(i: int) -> tuple[float, str, int]:
+        c = candidates[i]
+        return (-c.score * SOURCE_DECAY ** used[c.source.doc_id], c.passage.doc_id,
+                c.passage.ordinal)
+
+    pool: list[int] = []
+    picked: list[int] = []
+    while len(picked) < wanted:
+        pool = [i for i in pool if used[candidates[i].source.doc_id] < per_source]
+        best = min(pool, key=rank, default=None)
+        while groups.classified < len(candidates) and (
+            best is None or candidates[groups.classified].score >= -rank(best)[0]
+        ):
+            leader = groups.next_leader()
+            if leader is None:
+                break
+            if used[candidates[leader].source.doc_id] < per_source:
+                pool.append(leader)
+                if best is None or rank(leader) < rank(best):
+                    best = leader
+        if best is None:
             break
-        best = min(
-            pool,
-            key=lambda sp: (
-                -sp.score * SOURCE_DECAY ** used[sp.source.doc_id],
-                sp.passage.doc_id,
-                sp.passage.ordinal,
-            ),
-        )
         picked.append(best)
-        used[best.source.doc_id] += 1
+        used[candidates[best].source.doc_id] += 1
         pool.remove(best)
-    picked.sort(key=lambda sp: (-sp.score, sp.passage.doc_id, sp.passage.ordinal))
-    return picked
+    return sorted(picked)  # candidates are in score order, ties broken by (doc_id, ordinal)
 
 
 def selection_to_json(selection: TopicSelection, cfg: LoadedConfig) -> dict[str, Any]:

@@ -161,3 +161,21 @@ def test_cli_build_and_verify(built: tuple[LoadedConfig, list[Path]], tmp_path: 
     bad = runner.invoke(cli, ["build", "-c", config, "--format", "docx"])
     assert bad.exit_code == 2 and "unknown format docx" in bad.output
     assert "Traceback" not in bad.output
+
+
+def test_cli_build_with_the_pdf_process_forked_ahead_writes_the_same_files(
+    built: tuple[LoadedConfig, list[Path]], tmp_path: Path
+) -> None:
+    cfg, files = built
+    result = CliRunner().invoke(
+        cli, ["build", "-c", str(cfg.path), "--out", str(tmp_path), "--as-of", "2026-03-15"]
+    )
+    assert result.exit_code == 0, result.output
+    by_name = {p.name: p for p in files}
+    for name in ("brief.md", "brief.json"):
+        assert (tmp_path / name).read_bytes() == by_name[name].read_bytes()
+
+    def pdf_text(path: Path) -> list[str]:
+        return [page.extract_text() for page in pypdf.PdfReader(path).pages]
+
+    assert pdf_text(tmp_path / "brief.pdf") == pdf_text(by_name["brief.pdf"])

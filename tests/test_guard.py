@@ -8,6 +8,7 @@ loop, an impossible allocation), so it exceeds any limit whatever the machine's 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import re
 import shutil
@@ -245,3 +246,79 @@ def test_zero_means_no_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(guard.TIMEOUT_ENV)
     monkeypatch.delenv(guard.MEMORY_ENV)
     assert guard.limits() == (120.0, 2048)
+
+
+# --- a render process forked ahead of its job (guard.start_worker) ---------------------------
+
+
+def _job(value: object) -> object:
+    """A picklable job (a lambda is not: the job crosses a pipe, not a fork)."""
+    if value == "config mistake":
+        raise ConfigError("first", ["a.yaml:1:1: x: bad"])
+    if value == "loop":
+        guard.stage("template slow.j2")
+        while True:
+            pass
+    return value
+
+
+def _slow_warm_up() -> None:
+    import time
+
+    time.sleep(30)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_worker_runs_one_job_and_returns_results_and_errors() -> None:
+    with guard.start_worker(lambda: None) as worker:
+        assert worker.run_limited(functools.partial(_job, {"md": b"x"}), brief="b") == {"md": b"x"}
+        # Spent: the next job runs in a fresh fork, with the same semantics.
+        with pytest.raises(ConfigError) as err:
+            worker.run_limited(functools.partial(_job, "config mistake"), brief="b")
+    assert err.value.problems == ["a.yaml:1:1: x: bad"]
+
+
+@pytest.mark.usefixtures("limits")
+def test_worker_job_is_stopped_at_the_time_limit_with_its_stage_named() -> None:
+    with (
+        guard.start_worker(lambda: None) as worker,
+        pytest.raises(RenderError, match=r"^brief b: template slow\.j2: did not finish within 3 s"),
+    ):
+        worker.run_limited(functools.partial(_job, "loop"), brief="b")
+
+
+@pytest.mark.usefixtures("limits")
+def test_a_worker_still_warming_up_at_the_deadline_is_killed() -> None:
+    with guard.start_worker(_slow_warm_up) as worker:
+        pid = worker._pid
+        assert pid is not None
+        with pytest.raises(RenderError, match=r"^brief b: rendering: did not finish within 3 s"):
+            worker.run_limited(functools.partial(_job, 1), brief="b")
+    assert not _alive(pid)
+
+
+def test_an_unused_worker_is_killed_and_a_dead_one_replaced() -> None:
+    with guard.start_worker(_slow_warm_up) as worker:
+        pid = worker._pid
+        assert pid is not None and _alive(pid)
+    assert not _alive(pid)  # reaped: not even a zombie
+    with guard.start_worker(_slow_warm_up) as worker:
+        assert worker._pid is not None
+        os.kill(worker._pid, 9)  # dies before its job, through no fault of the job
+        assert worker.run_limited(functools.partial(_job, "ok"), brief="b") == "ok"
+
+
+def test_a_bad_limit_setting_is_reported_before_the_job(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(guard.MEMORY_ENV, "lots")
+    with (
+        guard.start_worker(lambda: None) as worker,
+        pytest.raises(ConfigError, match=rf"^environment variable {guard.MEMORY_ENV}="),
+    ):
+        worker.run_limited(functools.partial(_job, 1), brief="b")
