@@ -374,6 +374,15 @@ class Index:
             digest.update(f"{doc_id}\t{sha}\n".encode())
         return digest.hexdigest()
 
+    def date_summary(self) -> tuple[int, int, str | None, str | None]:
+        """Return (sources, sources with an ISO date, earliest date, latest date), in one query."""
+        row = self._con.execute(
+            "SELECT COUNT(*), COUNT(day), MIN(day), MAX(day) FROM (SELECT CASE WHEN date GLOB "
+            "'[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]*' THEN substr(date, 1, 10) END AS day "
+            "FROM documents)"
+        ).fetchone()
+        return int(row[0]), int(row[1]), row[2], row[3]
+
     def counts(self) -> tuple[int, int]:
         """Return (documents, passages) in the index."""
         docs = self._con.execute("SELECT COUNT(*) FROM documents").fetchone()[0]

@@ -400,6 +400,7 @@ def test_search_date_window_and_snapshot_hash(tmp_path: Path) -> None:
         assert ids(date_from="2024-01-01") == {"new"}
         assert ids(date_to="2023-12-31") == {"old"}
         assert ids(date_from="2024-03-01", date_to="2024-03-01") == {"new"}
+        assert ix.date_summary() == (3, 2, "2020-01-15", "2024-03-01")
         before = ix.snapshot_hash()
     records[0]["text"] = article("alliance")
     write_jsonl(tmp_path / "news.jsonl.gz", records)
