@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,7 +30,6 @@ if TYPE_CHECKING:
     from briefgen.models import TopicSelection
 
 FORMATS = ("md", "pdf", "json")
-_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}")
 STALE_TEMP_S = 3600.0  # a temporary output file this old was left by a killed build
 
 
@@ -160,14 +158,13 @@ def select_sections(
             select_passages(topic_for_brief(cfg.topics[key], spec), index, key=key, as_of=day)
             for key in spec.topics
         ]
-        dates = sorted(
-            s.meta.date[:10] for s in index.sources() if s.meta.date and _ISO_DAY.match(s.meta.date)
-        )
+        # One query, not every source loaded (twice): a corpus can hold 100,000 articles.
+        sources, dated, date_from, date_to = index.date_summary()
         corpus = CorpusSummary(
-            source_count=len(index.sources()),
-            dated_count=len(dates),
-            date_from=dates[0] if dates else None,
-            date_to=dates[-1] if dates else None,
+            source_count=sources,
+            dated_count=dated,
+            date_from=date_from,
+            date_to=date_to,
             snapshot_hash=index.snapshot_hash(),
         )
     return selections, corpus
