@@ -15,19 +15,19 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 __all__ = [
-    "__version__",
     "BriefgenError",
     "ConfigError",
     "CorpusError",
     "RenderError",
     "ScheduleError",
     "VerifyError",
-    "load_config",
-    "update_index",
-    "select_topic",
+    "__version__",
     "build_brief",
-    "verify_brief",
+    "load_config",
     "run_due",
+    "select_topic",
+    "update_index",
+    "verify_brief",
 ]
 
 from briefgen.errors import (

@@ -17,7 +17,7 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from briefgen.atomic import _fsync_dir
+from briefgen.atomic import fsync_dir
 from briefgen.errors import ScheduleError
 
 LATEST = "latest"
@@ -50,7 +50,7 @@ def publish(staging: Path, files: Iterable[Path], final: Path) -> list[Path]:
         target = final / file.name
         os.replace(file, target)
         moved.append(target)
-    _fsync_dir(final)
+    fsync_dir(final)
     return moved
 
 
@@ -67,7 +67,7 @@ def point_latest(parent: Path, folder_name: str) -> Path:
     # Relative, so the project folder can be moved or mounted elsewhere.
     os.symlink(folder_name, tmp)
     os.replace(tmp, link)
-    _fsync_dir(parent)
+    fsync_dir(parent)
     return link
 
 
