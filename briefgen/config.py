@@ -12,7 +12,14 @@ import string
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
 # Topic and brief names appear on the command line and in output folder names, so they
 # are plain words: no slashes, no leading dot (which also rules out "..").
@@ -127,33 +134,18 @@ class Schedule(StrictModel):
     {time} (HHMM), in the brief's time zone, are filled in. {date} must be in the last folder;
     a `latest` link beside the dated folders points to the newest one."""
 
-    @field_validator("cron")
+    @field_validator("cron", "timezone", "output")
     @classmethod
-    def _check_cron(cls, value: str) -> str:
+    def _check_schedule_field(cls, value: str, info: ValidationInfo) -> str:
         # Checked here so that every loader reports it at the key's file:line:col.
-        from briefgen.cronslots import cron_problem
+        from briefgen import cronslots
 
-        problem = cron_problem(value)
-        if problem:
-            raise ValueError(problem)
-        return value
-
-    @field_validator("timezone")
-    @classmethod
-    def _check_timezone(cls, value: str) -> str:
-        from briefgen.cronslots import timezone_problem
-
-        problem = timezone_problem(value)
-        if problem:
-            raise ValueError(problem)
-        return value
-
-    @field_validator("output")
-    @classmethod
-    def _check_output(cls, value: str) -> str:
-        from briefgen.cronslots import output_pattern_problem
-
-        problem = output_pattern_problem(value)
+        check = {
+            "cron": cronslots.cron_problem,
+            "timezone": cronslots.timezone_problem,
+            "output": cronslots.output_pattern_problem,
+        }[info.field_name or ""]
+        problem = check(value)
         if problem:
             raise ValueError(problem)
         return value
