@@ -103,8 +103,12 @@ def build_brief(
     )
     if pdf_page is not None:
         layout = functools.partial(layout_pdf, pdf_page)
-        run = renderer.run_limited if renderer is not None else run_limited
-        outputs["pdf"] = run(layout, brief=name, deadline=deadline)
+        if renderer is not None:
+            outputs["pdf"] = renderer.run_limited(layout, brief=name, deadline=deadline)
+        else:
+            outputs["pdf"] = run_limited(
+                layout, brief=name, deadline=deadline, warm_up=import_weasyprint
+            )
     target = out_dir or output_dir(cfg, name, spec, day)
     return BuildResult(write_outputs(name, target, outputs), brief)
 

@@ -90,13 +90,20 @@ def stage(label: str) -> None:
 
 
 def run_limited(
-    func: Callable[[], T], *, brief: str, what: str = "rendering", deadline: float | None = None
+    func: Callable[[], T],
+    *,
+    brief: str,
+    what: str = "rendering",
+    deadline: float | None = None,
+    warm_up: Callable[[], object] | None = None,
 ) -> T:
     """Return ``func()`` run in a child process under the render time and memory limits.
 
     ``func``'s BriefgenError is raised here as is; running out of time or memory becomes a
     RenderError naming the stage that was running. Without ``os.fork`` it runs in-process.
     ``deadline`` (from :func:`render_deadline`) shares one time limit between several calls.
+    ``warm_up`` (imports) runs in the child before the memory cap, as in a pre-started worker:
+    the cap is for what a brief's templates and stylesheet make, not for loading WeasyPrint.
     """
     timeout, memory_mb = limits()
     if not hasattr(os, "fork"):
@@ -105,7 +112,7 @@ def run_limited(
     pid = os.fork()
     if pid == 0:  # the child: never returns
         os.close(read_fd)
-        _child(func, write_fd, timeout, memory_mb, brief, what)
+        _child(func, write_fd, timeout, memory_mb, brief, what, warm_up)
     os.close(write_fd)
     try:
         if deadline is None and timeout:
@@ -128,8 +135,13 @@ class RenderWorker:
     """
 
     def __init__(
-        self, pid: int | None = None, job_fd: int | None = None, result_fd: int | None = None
+        self,
+        pid: int | None = None,
+        job_fd: int | None = None,
+        result_fd: int | None = None,
+        warm_up: Callable[[], object] | None = None,
     ) -> None:
+        self._warm_up = warm_up  # for a fresh fork that stands in for this process
         self._pid = pid
         self._job_fd = job_fd
         self._result_fd = result_fd
@@ -148,7 +160,9 @@ class RenderWorker:
         """
         timeout, memory_mb = limits()
         if self._pid is None:
-            return run_limited(func, brief=brief, what=what, deadline=deadline)
+            return run_limited(
+                func, brief=brief, what=what, deadline=deadline, warm_up=self._warm_up
+            )
         job = pickle.dumps(
             (timeout, memory_mb, brief, what, pickle.dumps(func, pickle.HIGHEST_PROTOCOL)),
             protocol=pickle.HIGHEST_PROTOCOL,
@@ -170,7 +184,9 @@ class RenderWorker:
         finally:
             os.close(result_fd)
         if kind == b"lost":  # it died before starting on its job: not the job's doing
-            return run_limited(func, brief=brief, what=what, deadline=deadline)
+            return run_limited(
+                func, brief=brief, what=what, deadline=deadline, warm_up=self._warm_up
+            )
         return _outcome(kind, payload, label or what, brief, timeout, memory_mb)  # type: ignore[no-any-return]
 
     def close(self) -> None:
@@ -225,7 +241,7 @@ def start_worker(warm_up: Callable[[], object]) -> RenderWorker:
         _worker(warm_up, job_read, result_write)
     os.close(job_read)
     os.close(result_write)
-    return RenderWorker(pid, job_write, result_read)
+    return RenderWorker(pid, job_write, result_read, warm_up)
 
 
 def _worker(warm_up: Callable[[], object], job_fd: int, result_fd: int) -> None:
@@ -306,11 +322,20 @@ def _memory_text(memory_mb: int) -> str:
 
 
 def _child(
-    func: Callable[[], object], fd: int, timeout: float, memory_mb: int, brief: str, what: str
+    func: Callable[[], object],
+    fd: int,
+    timeout: float,
+    memory_mb: int,
+    brief: str,
+    what: str,
+    warm_up: Callable[[], object] | None = None,
 ) -> None:
     """Run ``func`` with the memory cap, send its outcome through ``fd`` and exit."""
     global _channel
     code = 0
+    if warm_up is not None:
+        with contextlib.suppress(Exception):  # best effort: a real failure recurs in ``func``
+            warm_up()
     try:
         # Our own SIGTERM/SIGINT handlers (e.g. the foreground scheduler's) belong to the parent.
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
