@@ -238,10 +238,6 @@ class IndexWriter:
             self.con.execute(f"DELETE FROM passages WHERE doc IN ({marks})", chunk)
             self.con.execute(f"DELETE FROM documents WHERE id IN ({marks})", chunk)
 
-    def add_documents(self, docs: Sequence[Document], meta_keys: dict[str, str]) -> int:
-        """Insert documents with their passages; return the number of passages written."""
-        return self.add_rows([document_rows(d, meta_keys.get(d.source.doc_id, "")) for d in docs])
-
     def add_rows(self, docs: Sequence[DocumentRows]) -> int:
         """Insert documents given as rows (``document_rows``); return the passages written."""
         doc_rows: list[tuple[Any, ...]] = []
