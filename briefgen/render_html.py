@@ -35,8 +35,12 @@ def new_markdown() -> markdown.Markdown:
 # (``. - + # ( ) !``) is markup only at the start of a line or right after one of these, so
 # escaping it everywhere would only litter the Markdown a person reads with backslashes.
 _INLINE_MARKUP = frozenset("\\`*_[]{}|")
-# A line that starts with one of these can turn into a heading, list, quote or rule.
-_LINE_START = re.compile(r"^(?:[#>+=-]|\d+[.)])")
+# A line that starts with one of these can turn into a heading, list, quote or rule. A
+# number is a list marker only when a space or the end of the line follows ("1. ", not "0.1").
+_LINE_START = re.compile(r"^(?:[#>+=-]|\d+[.)](?=\s|$))")
+# "_" between two letters or digits can neither open nor close emphasis (Python-Markdown's
+# smart emphasis; CommonMark's flanking rules), so "file_name" needs no backslash.
+_INNER_UNDERSCORE = re.compile(r"(?<=[^\W_])\\_(?=[^\W_])")
 # "&copy;" or "&#169;" would be decoded by the browser; a bare "&" is escaped by Markdown.
 _ENTITY = re.compile(r"&(?=#|\w+;)")
 
@@ -55,6 +59,7 @@ def escape_markdown(text: str, md: markdown.Markdown) -> str:
     escapable = set(md.ESCAPED_CHARS)
     inline = _INLINE_MARKUP & escapable
     out = "".join("\\" + ch if ch in inline else ch for ch in text)
+    out = _INNER_UNDERSCORE.sub("_", out)
     start = _LINE_START.match(out)
     if start:
         marker = start.end() - 1  # the "#", "-", or the "." / ")" after a number

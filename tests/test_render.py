@@ -64,6 +64,28 @@ def test_escaped_text_renders_as_itself(text: str) -> None:
     assert inner == (f"<p>{html.escape(collapsed, quote=False)}</p>" if collapsed else "")
 
 
+@pytest.mark.parametrize(
+    ("text", "escaped"),
+    [
+        ("briefgen 0.1.0", "briefgen 0.1.0"),  # "0." is a list marker only before a space
+        ("0.1.0", "0.1.0"),
+        ("1. First", "1\\. First"),
+        ("2026) Budget", "2026\\) Budget"),
+        ("seeds/001_692c.txt", "seeds/001_692c.txt"),  # "_" inside a word is inert
+        ("snake_case_name", "snake_case_name"),
+        ("_lead and trail_", "\\_lead and trail\\_"),
+        ("a _b_ c", "a \\_b\\_ c"),
+        ("x__y", "x\\_\\_y"),
+        ("2*3*4", "2\\*3\\*4"),  # "*" emphasises inside words
+    ],
+)
+def test_escaping_leaves_inert_characters_readable(text: str, escaped: str) -> None:
+    md = new_markdown()
+    assert escape_markdown(text, md) == escaped
+    inner = re.sub(r'^<header class="title-block">\n?|\n?</header>$', "", md.convert(escaped))
+    assert inner == f"<p>{html.escape(text, quote=False)}</p>"
+
+
 @pytest.mark.parametrize("hostile", HOSTILE)
 def test_hostile_passage_is_one_plain_paragraph(hostile: str) -> None:
     md = new_markdown()
