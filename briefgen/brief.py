@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # annotations only: the render process need not import pydant
     from briefgen.config import BriefSpec, Topic
 
 NO_REPORTING = "No relevant reporting in this corpus."
+SENTENCE_MAX_CHARS = 320  # a key point keeps a sentence up to this long whole
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
 # A sentence ends at . ! ? (optionally followed by a closing quote) and a space.
 _SENTENCE_END = re.compile(r"[.!?][\"”’']?(?= )")
@@ -66,10 +67,10 @@ class Section:
 
 @dataclass(frozen=True, slots=True)
 class KeyPoint:
-    """One of the strongest passages, shortened to its opening sentence(s) — still verbatim."""
+    """One of the strongest passages, shortened to the sentence(s) that state its topic best."""
 
     topic_title: str
-    excerpt: str  # a prefix of the cited passage, with "…" appended when cut
+    excerpt: str  # verbatim from the cited passage, "…" where it starts or stops inside it
     citation: int
 
 
@@ -198,8 +199,19 @@ def citation_note(source: Source, ordinal: int) -> str:
     return note
 
 
-def excerpt(text: str, *, min_chars: int = 60, max_chars: int = 240) -> str:
-    """Return the opening sentence(s) of a passage (verbatim prefix), "…" if it was cut."""
+def excerpt(text: str, *, start: int = 0, min_chars: int = 60, max_chars: int = 240) -> str:
+    """Return the sentence(s) of a passage from ``start`` on, verbatim, with "…" for each cut.
+
+    From the start of the passage, that is its opening sentence(s); from a later sentence,
+    the excerpt begins with "…". A single sentence up to ``SENTENCE_MAX_CHARS`` is kept whole
+    rather than cut mid-sentence.
+    """
+    if start > 0:
+        return "…" + excerpt(text[start:], min_chars=min_chars, max_chars=max_chars)
+    first = _SENTENCE_END.search(text)
+    first_end = first.end() if first else len(text)
+    if max_chars < first_end <= SENTENCE_MAX_CHARS:
+        return text[:first_end]
     if len(text) <= max_chars:
         end = None
         for m in _SENTENCE_END.finditer(text):
@@ -322,7 +334,7 @@ def assemble_brief(
         version=version,
         corpus=corpus,
         key_points=tuple(
-            KeyPoint(title, excerpt(sp.passage.text), n)
+            KeyPoint(title, excerpt(sp.passage.text, start=sp.key_sentence), n)
             for (title, sp), n in zip(key_points, kp_numbers, strict=True)
         ),
         sections=tuple(

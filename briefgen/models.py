@@ -58,6 +58,7 @@ class ScoredPassage:
     score: float
     matched: tuple[str, ...]  # topic terms/phrases found in the passage
     corroborated_by: tuple[ScoredPassage, ...] = ()  # near-duplicates merged into this one
+    key_sentence: int = 0  # where in passage.text the sentence that best states the topic begins
 
 
 @dataclass(frozen=True, slots=True)

@@ -175,6 +175,18 @@ def sentence_ends(text: str, start: int, end: int) -> list[int]:
     return ends
 
 
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Return the (start, end) of each sentence of a passage text, spaces between left out."""
+    spans, start = [], 0
+    for end in [*sentence_ends(text, 0, len(text)), len(text)]:
+        while start < end and text[start].isspace():
+            start += 1
+        if start < end:
+            spans.append((start, end))
+        start = end
+    return spans
+
+
 def split_long(
     text: str, start: int, end: int, max_chars: int = MAX_PASSAGE_CHARS
 ) -> list[tuple[int, int]]:

@@ -22,6 +22,8 @@ Steps (``select_passages``):
    passage with the highest ``score * SOURCE_DECAY ** (passages already taken from its
    source)``, never more than ``max_per_source`` from one source. The picks are listed by
    score. Every tie is broken by (doc_id, ordinal), so output is deterministic.
+5. For each pick, find the sentence that states the topic best (most evidence; the earliest
+   of equals): ``ScoredPassage.key_sentence``, where the brief's key point quotes from.
 
 Steps 3 and 4 run together, lazily: near-duplicate groups are formed in score order only as
 far as the picking needs (a passage not yet grouped scores at most the next candidate, so
@@ -43,6 +45,7 @@ from typing import TYPE_CHECKING, Any
 from briefgen.dedup import NearDuplicateGroups, content_stem_sets
 from briefgen.errors import ConfigError
 from briefgen.models import Passage, ScoredPassage, Source, TopicSelection
+from briefgen.passages import sentence_spans
 from briefgen.scoring import Analyzer, CompiledTopic, Evidence
 
 if TYPE_CHECKING:
@@ -70,9 +73,12 @@ class _Candidate:
     def key(self) -> tuple[float, str, int]:
         return (-self.score, self.passage.doc_id, self.passage.ordinal)
 
-    def scored(self, corroborated_by: tuple[ScoredPassage, ...] = ()) -> ScoredPassage:
+    def scored(
+        self, corroborated_by: tuple[ScoredPassage, ...] = (), key_sentence: int = 0
+    ) -> ScoredPassage:
         return ScoredPassage(
-            self.passage, self.source, self.score, self.evidence.matched, corroborated_by
+            self.passage, self.source, self.score, self.evidence.matched, corroborated_by,
+            key_sentence,
         )
 
 
@@ -138,17 +144,35 @@ def select_passages(
     try:
         compiled = CompiledTopic(topic, analyzer)
         candidates = _candidates(compiled, index, as_of)
-        sets = content_stem_sets([c.stems for c in candidates], analyzer)
+        groups = NearDuplicateGroups(content_stem_sets([c.stems for c in candidates], analyzer))
+        wanted = topic.max_passages if limit is None else limit
+        picked = _spread(candidates, groups, wanted, topic.max_per_source)
+        groups.complete(picked)
+        return TopicSelection(key, topic.title, topic.description, tuple(
+            candidates[i].scored(
+                tuple(candidates[j].scored() for j in groups.members[i]),
+                key_sentence(compiled, candidates[i].passage.text),
+            )
+            for i in picked
+        ))
     finally:
         analyzer.close()
-    groups = NearDuplicateGroups(sets)
-    wanted = topic.max_passages if limit is None else limit
-    picked = _spread(candidates, groups, wanted, topic.max_per_source)
-    groups.complete(picked)
-    return TopicSelection(key, topic.title, topic.description, tuple(
-        candidates[i].scored(tuple(candidates[j].scored() for j in groups.members[i]))
-        for i in picked
-    ))
+
+
+def key_sentence(compiled: CompiledTopic, text: str) -> int:
+    """Return where the sentence of ``text`` that best states the topic begins.
+
+    That is the sentence with the most topic evidence; of equals, the earliest, so a passage
+    whose opening sentence is as strong as any other keeps its opening (the brief's key
+    points quote from there).
+    """
+    spans = sentence_spans(text)
+    if len(spans) < 2:
+        return 0
+    stems = compiled.analyzer.stems_many([text[start:end] for start, end in spans])
+    evidence = [compiled.score(s).evidence for s in stems]
+    best = max(range(len(spans)), key=lambda i: (evidence[i], -i))
+    return spans[best][0] if best else 0
 
 
 def _candidates(compiled: CompiledTopic, index: Index, as_of: dt.date | None) -> list[_Candidate]:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import json
 from pathlib import Path
 
 import pytest
-from briefdata import SRC_A, SRC_B, SRC_C, make_brief
+from briefdata import CORPUS, SPEC, SRC_A, SRC_B, SRC_C, TOPICS, make_brief, scored
 from hypothesis import given
 from hypothesis import strategies as st
 
 from briefgen.brief import (
+    SENTENCE_MAX_CHARS,
+    assemble_brief,
     brief_record,
     citation_note,
     excerpt,
@@ -18,6 +22,7 @@ from briefgen.brief import (
     read_previous,
 )
 from briefgen.errors import RenderError
+from briefgen.models import TopicSelection
 
 
 def test_note_has_outlet_title_date_and_paragraph() -> None:
@@ -83,11 +88,36 @@ def test_key_points_are_verbatim_prefixes_of_cited_passages() -> None:
         assert text.startswith(k.excerpt.removesuffix("…"))
 
 
+def test_key_point_quotes_from_the_passages_key_sentence() -> None:
+    text = "Talks resumed on Monday after a long pause. Tariffs on cars topped the agenda in Tokyo."
+    key = dataclasses.replace(scored(SRC_C, 1, text, 8.0), key_sentence=text.index("Tariffs"))
+    sel = TopicSelection("trade", "Trade", "Tariffs.", (key,))
+    day = dt.date(2026, 3, 15)
+    brief = assemble_brief("t", SPEC, TOPICS, [sel], CORPUS, date=day, as_of=day,
+                           generated_at="2026-03-15T00:00:00Z", version="0", previous=None)
+    assert [k.excerpt for k in brief.key_points] == ["…Tariffs on cars topped the agenda in Tokyo."]
+
+
 @given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=600))
 def test_excerpt_is_always_a_prefix(text: str) -> None:
     cut = excerpt(text)
     assert text.startswith(cut.removesuffix("…"))
-    assert len(cut) <= 241
+    assert len(cut) <= SENTENCE_MAX_CHARS + 1
+
+
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=600),
+       st.integers(min_value=1, max_value=599))
+def test_excerpt_from_a_later_sentence_is_verbatim_and_marked(text: str, start: int) -> None:
+    start = min(start, len(text) - 1) or 1
+    cut = excerpt(text, start=start)
+    assert cut.startswith("…")
+    assert text[start:].startswith(cut[1:].removesuffix("…"))
+
+
+def test_a_long_opening_sentence_is_kept_whole() -> None:
+    sentence = "A" + " word" * 55 + "."  # 281 characters: over max_chars, under SENTENCE_MAX_CHARS
+    assert excerpt(sentence + " Next one.") == sentence
+    assert excerpt("x" * 400).endswith("…")
 
 
 def test_warnings_come_from_cited_sources() -> None:

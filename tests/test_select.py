@@ -17,7 +17,13 @@ from briefgen.dedup import content_sets, is_near_duplicate, overlap
 from briefgen.errors import ConfigError
 from briefgen.index import Index, open_index, update_index
 from briefgen.scoring import TOKENIZE, Analyzer, CompiledTopic, fts_phrase, score_texts
-from briefgen.select import find_topic, select_passages, select_topic, selection_to_json
+from briefgen.select import (
+    find_topic,
+    key_sentence,
+    select_passages,
+    select_topic,
+    selection_to_json,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 SEC = "002_78850c45ae877038"  # the coalition article that restates its facts
@@ -319,3 +325,22 @@ def test_select_without_index_says_what_to_do(tmp_path: Path) -> None:
     shutil.copy2(ROOT / "config.yaml", tmp_path / "config.yaml")
     code, _, err = run_cli(tmp_path, "select", "security")
     assert code != 0 and "briefgen index" in err and "Traceback" not in err
+
+
+def test_key_sentence_is_the_one_that_states_the_topic_best() -> None:
+    topic = Topic.model_validate({"title": "Trade", "description": "d", "min_score": 1,
+                                  "terms": {"tariff": 3, "trade": 2}})
+    analyzer = Analyzer()
+    compiled = CompiledTopic(topic, analyzer)
+    text = "Talks resumed on Monday. Tariffs on steel and a trade deal topped the agenda. Trade rose."
+    assert text[key_sentence(compiled, text):].startswith("Tariffs on steel")
+    tie = "Trade fell. Trade rose in the U.S. market."
+    assert key_sentence(compiled, tie) == 0  # of equals, the earliest: the opening stays
+    assert key_sentence(compiled, "One sentence about tariffs only.") == 0
+    analyzer.close()
+
+
+def test_seed_trade_key_sentence_names_the_supply_chain_agenda(cfg: LoadedConfig, index: Index) -> None:
+    best = select_topic(cfg, "trade", index=index).passages[0]
+    assert (best.passage.doc_id, best.passage.ordinal) == ("003_414f1652bcec3914", 7)
+    assert best.passage.text[best.key_sentence:].startswith("With global supply chains")
