@@ -168,10 +168,10 @@ def build(
     wanted, day = parse_formats(formats), parse_as_of(as_of)
     # The render process starts first and imports WeasyPrint on the other core meanwhile.
     with start_render_worker(wanted) as renderer:
-        from briefgen.index import update_index
+        from briefgen.indexer import BUILD_MAX_WARNINGS, update_index
 
         cfg = load(config_path, topic_files)
-        update_index(cfg, progress=False, warn=warn)
+        update_index(cfg, progress=False, warn=warn, max_warnings=BUILD_MAX_WARNINGS)
         result = build_brief(cfg, brief, formats=wanted, out_dir=out_dir, as_of=day, renderer=renderer)
     for path in result.files:
         click.echo(f"wrote {path}")
@@ -196,10 +196,12 @@ def verify(config_path: Path | None, topic_files: tuple[Path, ...], brief_json: 
 @config_options
 @handle_errors
 def validate(config_path: Path | None, topic_files: tuple[Path, ...]) -> None:
-    """Check config.yaml and topic files; report every problem, one per line."""
-    from briefgen.configload import format_summary
+    """Check config.yaml, topic files and the corpus metadata file; report every problem."""
+    from briefgen.configload import format_summary, validate_project
 
-    cfg = load(config_path, topic_files)
+    cfg, warnings = validate_project(config_path, topic_files=list(topic_files))
+    for message in warnings:
+        warn(message)
     click.echo(format_summary(cfg, str(config_path or "config.yaml")))
 
 

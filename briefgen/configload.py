@@ -3,29 +3,36 @@
 Every problem is collected before anything is raised, so the user sees them all at once,
 one per line, as ``file:line:col: dotted.path: message`` (``yamlread`` keeps the positions,
 the pydantic models in ``config`` say what is valid, this module says it in plain English).
+``validate_project`` checks the corpus metadata file (``metadata``) along with them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import glob
 import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
-from briefgen.config import Config, LoadedConfig, Topic
+from briefgen.config import Config, CorpusSettings, LoadedConfig, Topic
 from briefgen.errors import ConfigError
+from briefgen.metadata import CorpusMetadata, read_metadata, unused_entries
+from briefgen.yamlproblems import (
+    describe_value,
+    did_you_mean,
+    kind_of,
+    raise_problems,
+    wrong_type,
+)
 from briefgen.yamlread import FileFatal, Problem, YamlDoc, YamlPath, read_yaml
 
 DEFAULT_CONFIG = Path("config.yaml")
-MAX_PROBLEMS = 100  # beyond this the rest is noise from one root cause
 _NAME = re.compile(r"^\w[\w.-]*$")
 
 
@@ -55,6 +62,29 @@ def load_config(
     config's ``topics:``, the files its ``topic_files`` globs match and ``topic_files`` (one
     topic per file, keyed by file stem).
     """
+    return _load(path, topic_files, check_metadata=False)[0]
+
+
+def validate_project(
+    path: Path | str | None = None, *, topic_files: Sequence[Path] = ()
+) -> tuple[LoadedConfig, list[str]]:
+    """Check the configuration and the corpus metadata file, as ``briefgen validate`` does.
+
+    Raises ``ConfigError`` listing the problems of every file at once; returns the config and
+    warnings: metadata entries that name no file of the corpus (articles come and go).
+    """
+    cfg, metadata = _load(path, topic_files, check_metadata=True)
+    if metadata is None:
+        return cfg, []
+    from briefgen.corpus import corpus_file_names
+
+    return cfg, unused_entries(metadata, corpus_file_names(cfg))
+
+
+def _load(
+    path: Path | str | None, topic_files: Sequence[Path], *, check_metadata: bool
+) -> tuple[LoadedConfig, CorpusMetadata | None]:
+    """Load the configuration and, if ``check_metadata``, read the corpus metadata file too."""
     config_path = Path(path) if path is not None else DEFAULT_CONFIG
     shown = str(config_path)
     if not config_path.exists():
@@ -72,10 +102,10 @@ def load_config(
             doc.problem(
                 (),
                 "the file must be a mapping of settings (corpus:, topics:, "
-                f"briefs:, ...), not {_kind(doc.data)}",
+                f"briefs:, ...), not {kind_of(doc.data)}",
             )
         )
-        _raise_if_any(problems, [shown])
+        raise_problems(problems, [shown])
     data: dict[str, Any] = doc.data
 
     config = _validate(Config, data, doc, (), problems)
@@ -90,31 +120,34 @@ def load_config(
 
     _check_topics(sources, problems)
     _check_briefs(data, doc, set(sources), problems)
-    _raise_if_any(problems, [shown] + [str(f) for f in files])
+    metadata_path = _metadata_path(data, config_path.parent) if check_metadata else None
+    metadata = None
+    shown_files = [shown] + [str(f) for f in files]
+    if metadata_path is not None and metadata_path.exists():
+        metadata = read_metadata(metadata_path, str(metadata_path), problems)
+        shown_files.append(metadata.shown)
+    raise_problems(problems, shown_files)
 
     assert config is not None
     topics: dict[str, Topic] = dict(config.topics)
     topics.update({k: t for k, t in topic_models.items() if t is not None})
-    return LoadedConfig(
+    loaded = LoadedConfig(
         config=config,
         path=Path(os.path.abspath(config_path)),
         root=Path(os.path.abspath(config_path.parent)),
         topics=topics,
         topic_sources={k: Path(os.path.abspath(s.file)) for k, s in sources.items()},
     )
+    return loaded, metadata
 
 
-def _raise_if_any(problems: list[Problem], files: list[str]) -> None:
-    """Raise one ``ConfigError`` holding every problem, sorted by file and position."""
-    if not problems:
-        return
-    order = {name: i for i, name in reversed(list(enumerate(files)))}
-    ordered = sorted(problems, key=lambda p: (order.get(p.file, len(files)), p.file, p.line, p.col))
-    lines = list(dict.fromkeys(p.format() for p in ordered))
-    if len(lines) > MAX_PROBLEMS:
-        hidden = len(lines) - MAX_PROBLEMS
-        lines = lines[:MAX_PROBLEMS] + [f"{files[0]}: ... and {hidden} more problems"]
-    raise ConfigError(lines[0], lines)
+def _metadata_path(data: dict[str, Any], root: Path) -> Path | None:
+    """Return the corpus metadata file the config names (None if none, or if that is invalid)."""
+    corpus = data.get("corpus", {})
+    if not isinstance(corpus, dict):
+        return None
+    name = corpus.get("metadata", CorpusSettings.model_fields["metadata"].default)
+    return root / name if isinstance(name, str) and name.strip() else None
 
 
 def _topic_file_paths(
@@ -191,7 +224,7 @@ def _load_topic_file(
             doc.problem(
                 (),
                 "a topic file holds one topic: a mapping with title:, "
-                f"terms: and so on, not {_kind(doc.data)}",
+                f"terms: and so on, not {kind_of(doc.data)}",
                 shown=("topics", key),
             )
         )
@@ -276,7 +309,7 @@ def _check_briefs(
             elif topic not in topic_keys:
                 problems.append(
                     doc.problem(
-                        path, f"unknown topic '{topic}'{_hint(topic, topic_keys, 'topics')}"
+                        path, f"unknown topic '{topic}'{did_you_mean(topic, topic_keys, 'topics')}"
                     )
                 )
             seen.add(topic)
@@ -285,22 +318,9 @@ def _check_briefs(
         problems.append(
             doc.problem(
                 ("default_brief",),
-                f"no brief is named '{default}'{_hint(default, set(briefs), 'briefs')}",
+                f"no brief is named '{default}'{did_you_mean(default, set(briefs), 'briefs')}",
             )
         )
-
-
-def _hint(word: str, choices: set[str] | list[str], what: str) -> str:
-    """Return "; did you mean 'x'?" or "; known <what>: a, b" (or "" when there are none)."""
-    close = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
-    if not close:
-        lowered = {c.lower(): c for c in choices}
-        close = [lowered[word.lower()]] if word.lower() in lowered else []
-    if close:
-        return f"; did you mean '{close[0]}'?"
-    if choices:
-        return f"; known {what}: " + ", ".join(sorted(choices))
-    return f"; no {what} are defined"
 
 
 # --- pydantic errors in plain English -------------------------------------------------------
@@ -337,7 +357,7 @@ def _problem_for(
     if kind == "extra_forbidden":
         key = str(loc[-1])
         fields = _fields_at(model, loc[:-1])
-        hint = _hint(key, fields, "keys") if fields else ""
+        hint = did_you_mean(key, fields, "keys") if fields else ""
         return doc.problem(loc, f"unknown key '{key}'{hint}", key=True, shown=shown + loc)
     if kind == "missing":
         parent = loc[:-1]
@@ -351,19 +371,10 @@ def _problem_for(
         return doc.problem(loc, "must not be empty", shown=shown + loc)
     expected = _type_at(model, loc)
     value = err.get("input")
-    message = _describe(*expected) if expected else err["msg"][0].lower() + err["msg"][1:]
-    if expected and expected[0] is str and isinstance(value, (int, float, bool, dt.date)):
-        message += "; put the value in quotes"
-    elif expected and expected[0] is str and _is_placeholder(value):
-        # Unquoted `{brief}` is a YAML mapping with one empty key, not a pattern.
-        return doc.problem(loc, f'{message}; quote it: "{{{next(iter(value))}}}"', shown=shown + loc)
-    elif expected and get_origin(expected[0]) is Literal and isinstance(value, str):
-        close = difflib.get_close_matches(value, [str(a) for a in get_args(expected[0])], n=1)
-        if close:
-            return doc.problem(
-                loc, f"{message} (got '{value}'; did you mean '{close[0]}'?)", shown=shown + loc
-            )
-    return doc.problem(loc, f"{message} (got {_got(value)})", shown=shown + loc)
+    if expected is None:
+        message = err["msg"][0].lower() + err["msg"][1:]
+        return doc.problem(loc, f"{message} (got {describe_value(value)})", shown=shown + loc)
+    return doc.problem(loc, wrong_type(*expected, value), shown=shown + loc)
 
 
 def _type_at(model: type[BaseModel], loc: YamlPath) -> tuple[Any, list[Any]] | None:
@@ -410,55 +421,6 @@ def _fields_at(model: type[BaseModel], loc: YamlPath) -> list[str]:
     if isinstance(tp, type) and issubclass(tp, BaseModel):
         return list(tp.model_fields)
     return []
-
-
-def _describe(tp: Any, meta: list[Any]) -> str:
-    """Say in plain English what a value of type ``tp`` must be."""
-    gt = next((m.gt for m in meta if getattr(m, "gt", None) is not None), None)
-    ge = next((m.ge for m in meta if getattr(m, "ge", None) is not None), None)
-    if get_origin(tp) is Literal:
-        return "must be one of: " + ", ".join(str(a) for a in get_args(tp))
-    if tp is int or tp is float:
-        noun = "integer" if tp is int else "number"
-        if gt == 0:
-            return f"must be a positive {noun}"
-        if ge == 0:
-            return f"must be a positive {noun} or 0"
-        return f"must be {'an' if tp is int else 'a'} {noun}"
-    if tp is str:
-        return "must be text"
-    if tp is dt.date:
-        return "must be a date like 2025-01-31"
-    if get_origin(tp) is list:
-        return "must be a list, e.g. [a, b] or one '- item' per line"
-    if get_origin(tp) is dict:
-        return "must be a mapping of 'name: value' entries"
-    if isinstance(tp, type) and issubclass(tp, BaseModel):
-        return "must be a mapping of settings ('key: value' lines)"
-    return "has the wrong type"
-
-
-def _is_placeholder(value: Any) -> bool:
-    return isinstance(value, dict) and len(value) == 1 and None in value.values()
-
-
-def _got(value: Any) -> str:
-    """Describe a value from the file briefly, as the user wrote it."""
-    if value is None:
-        return "nothing"
-    if isinstance(value, bool):
-        return f"{str(value).lower()}, which YAML reads from yes/no/on/off/true/false"
-    if isinstance(value, str):
-        return '"' + (value if len(value) <= 40 else value[:37] + "...") + '"'
-    if isinstance(value, (list, dict)):
-        return _kind(value)
-    return str(value)
-
-
-def _kind(value: Any) -> str:
-    return {list: "a list", dict: "a mapping", str: "text", type(None): "nothing"}.get(
-        type(value), f"a single value ({value})"
-    )
 
 
 # --- summary and schema --------------------------------------------------------------------

@@ -41,12 +41,14 @@ if TYPE_CHECKING:
 __all__ = [
     "RawArticle",
     "SkippedInput",
+    "corpus_file_names",
     "corpus_files",
     "decode_bytes",
     "doc_ids_for",
     "extract_html_text",
     "file_format",
     "file_meta",
+    "file_metadata",
     "file_stem",
     "iter_documents",
     "jsonl_article",
@@ -194,14 +196,23 @@ def doc_ids_for(paths: list[Path], corpus_root: Path) -> dict[Path, str]:
     return ids
 
 
-def _file_metadata(cfg: LoadedConfig) -> dict[str, SourceMeta]:
+def file_metadata(cfg: LoadedConfig) -> dict[str, SourceMeta]:
+    """Return the corpus metadata file's entries by file name (ConfigError if it is broken)."""
     meta_path = cfg.config.corpus.metadata
     return load_metadata(cfg.resolve(meta_path)) if meta_path else {}
 
 
 def file_meta(path: Path, cfg: LoadedConfig) -> SourceMeta:
     """Return the metadata the corpus metadata file gives a corpus file (empty if none)."""
-    return _file_metadata(cfg).get(Path(path).name, _NO_META)
+    return file_metadata(cfg).get(Path(path).name, _NO_META)
+
+
+def corpus_file_names(cfg: LoadedConfig) -> set[str]:
+    """Return the names of the corpus files: what the metadata file's entries are keyed by."""
+    try:
+        return {path.name for path in corpus_files(cfg)}
+    except CorpusError:
+        return set()  # no corpus yet: `briefgen index` says so
 
 
 def read_raw(

@@ -210,12 +210,23 @@ def _open_for_update(path: Path, notes: list[str]) -> sqlite3.Connection:
     return con
 
 
+# Skipped-input lines a build or scheduled run shows (`briefgen index` shows every one).
+BUILD_MAX_WARNINGS = 20
+
+
 def update_index(
-    cfg: LoadedConfig, *, progress: bool = True, warn: Callable[[str], None] = _ignore
+    cfg: LoadedConfig,
+    *,
+    progress: bool = True,
+    warn: Callable[[str], None] = _ignore,
+    max_warnings: int | None = None,
 ) -> IndexSummary:
     """Bring the index up to date with the corpus; return what changed.
 
-    Bad input is skipped with one ``warn`` line each and listed in ``summary.skipped``.
+    Bad input is skipped with one ``warn`` line each and listed in ``summary.skipped``. Inputs
+    skipped before and still there are reported again (``--strict`` must see them); with
+    ``max_warnings``, only that many lines are shown, then one line counting the rest (a
+    scheduled build over a corpus with 1,000 empty records need not log them every run).
     """
     from briefgen import corpus
 
@@ -226,7 +237,8 @@ def update_index(
     with _exclusive(path):
         con = _open_for_update(path, summary.notes)
         try:
-            _Updater(cfg, con, summary, progress=progress, warn=warn).run(paths)
+            _Updater(cfg, con, summary, progress=progress, warn=warn,
+                     max_warnings=max_warnings).run(paths)
             row = con.execute(
                 "SELECT (SELECT COUNT(*) FROM documents), (SELECT COUNT(*) FROM passages)"
             ).fetchone()
@@ -235,6 +247,9 @@ def update_index(
             raise index_error(path, exc) from exc
         finally:
             con.close()
+    hidden = 0 if max_warnings is None else len(summary.skipped) - max_warnings
+    if hidden > 0:
+        warn(f"… and {hidden:,} more skipped input(s) not shown; `briefgen index` lists them all")
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -250,8 +265,10 @@ class _Updater:
         *,
         progress: bool,
         warn: Callable[[str], None],
+        max_warnings: int | None = None,
     ) -> None:
         self.cfg = cfg
+        self._max_warnings = max_warnings
         self.writer = IndexWriter(con)
         self.summary = summary
         self.progress = progress
@@ -271,6 +288,8 @@ class _Updater:
         self.summary.skipped.append(message)
         if state is not None:
             state.warnings.append(message)
+        if self._max_warnings is not None and len(self.summary.skipped) > self._max_warnings:
+            return  # counted; update_index says how many were not shown
         if self._bar is not None:
             from tqdm import tqdm
 
@@ -341,6 +360,9 @@ class _Updater:
             for message in known[f.rel][3]:
                 self.warn(message)  # the bad input is still there: --strict must still see it
         if to_read:
+            # Read (and check) the metadata file once, here: forked workers inherit it instead
+            # of each parsing it again, and a mistake in it stops the run from this process.
+            corpus.file_metadata(self.cfg)
             self._fresh = not w.con.execute("SELECT EXISTS (SELECT 1 FROM documents)").fetchone()[0]
             self._existing = {f.rel: {} if self._fresh else w.documents_of(f.rel) for f in to_read}
             self._read_and_write(to_read)

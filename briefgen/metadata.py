@@ -5,14 +5,18 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from dataclasses import fields
+from collections.abc import Iterator
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from briefgen.errors import CorpusError
 from briefgen.models import SourceMeta
+from briefgen.yamlproblems import describe_value, did_you_mean, kind_of, raise_problems, wrong_type
+from briefgen.yamlread import FileFatal, Problem, SizeLimit, YamlDoc, read_yaml
+
+# A 100,000-article corpus needs tens of MB of metadata; this still refuses accidents.
+MAX_METADATA_BYTES = 64_000_000
+MAX_UNUSED_SHOWN = 20  # `briefgen validate` lists this many entries naming no corpus file
 
 _META_FIELDS = tuple(f.name for f in fields(SourceMeta))
 # Other names article front matter and JSONL records use for the same facts.
@@ -34,7 +38,12 @@ _NO_META = SourceMeta()
 
 _ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 _COMPACT_DATE = re.compile(r"(\d{4})(\d{2})(\d{2})")
-_WEEKDAY = re.compile(r"^[A-Za-z]{3,9},?\s+(?=[A-Za-z]{3}|\d)")
+# A leading weekday name ("Fri", "Monday,"); only weekdays, so "October 20, 2006" keeps its month.
+_WEEKDAY = re.compile(
+    r"^(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(?:day|nesday|sday|urday)?\.?,?\s+"
+    r"(?=[A-Za-z]{3}|\d)",
+    re.IGNORECASE,
+)
 _CLOCK = re.compile(r"\s+\d{1,2}:\d{2}")
 _NAMED_DATE_FORMATS = ("%b %d, %Y", "%B %d, %Y", "%d %B %Y", "%d %b %Y", "%b %d %Y", "%B %d %Y")
 
@@ -111,7 +120,8 @@ def merge_meta(*layers: SourceMeta) -> SourceMeta:
 def load_metadata(path: Path) -> dict[str, SourceMeta]:
     """Read the corpus metadata file (YAML mapping: file name → title, outlet, ...).
 
-    A missing file means no metadata; a broken one raises CorpusError naming file and line.
+    A missing file means no metadata; a broken one raises ``ConfigError`` listing every
+    problem as ``file:line:col: path: message``.
     """
     path = Path(path)
     try:
@@ -123,29 +133,107 @@ def load_metadata(path: Path) -> dict[str, SourceMeta]:
 
 @functools.lru_cache(maxsize=8)
 def _load_metadata_cached(path_str: str, _mtime_ns: int, _size: int) -> dict[str, SourceMeta]:
-    path = Path(path_str)
+    problems: list[Problem] = []
+    metadata = read_metadata(Path(path_str), path_str, problems)
+    raise_problems(problems, [path_str])
+    return metadata.entries
+
+
+@dataclass(frozen=True)
+class CorpusMetadata:
+    """The corpus metadata file as read: each article file name's metadata, and where it is."""
+
+    shown: str  # the file, as problems name it
+    entries: dict[str, SourceMeta] = field(default_factory=dict)
+    positions: dict[str, tuple[int, int]] = field(default_factory=dict)  # line, col of a name
+
+
+def read_metadata(path: Path, shown: str, problems: list[Problem]) -> CorpusMetadata:
+    """Read and check the corpus metadata file, appending every problem found to ``problems``.
+
+    An empty file (or one of comments only) holds no metadata and is fine.
+    """
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        raise CorpusError(f"{where}: invalid YAML ({exc.problem}); fix the metadata file") from None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise CorpusError(f"{path}: cannot read the metadata file ({exc})") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise CorpusError(f"{path}: must be a mapping of file name → metadata (title, outlet, ...)")
-    out = {}
-    for name, entry in data.items():
-        if entry is None:
-            entry = {}
-        if not isinstance(entry, dict):
-            raise CorpusError(f"{path}: {name}: must be a mapping of {', '.join(_META_FIELDS)}")
-        unknown = sorted(set(map(str, entry)) - set(_META_FIELDS))
-        if unknown:
-            raise CorpusError(
-                f"{path}: {name}: unknown field(s) {', '.join(unknown)}; allowed: {', '.join(_META_FIELDS)}"
+        doc = read_yaml(
+            path,
+            shown,
+            problems,
+            limit=SizeLimit(MAX_METADATA_BYTES, "corpus metadata files"),
+            empty_ok=True,
+        )
+    except FileFatal as exc:
+        problems.append(exc.problem)
+        return CorpusMetadata(shown)
+    if doc.data is None:
+        return CorpusMetadata(shown)
+    if not isinstance(doc.data, dict):
+        problems.append(
+            doc.problem(
+                (),
+                "the file must be a mapping of article file names to their metadata "
+                f"(title:, outlet:, ...), not {kind_of(doc.data)}",
             )
-        out[str(name)] = meta_from_fields(entry)
-    return out
+        )
+        return CorpusMetadata(shown)
+    metadata = CorpusMetadata(shown)
+    for name, entry in doc.data.items():
+        problems.extend(_entry_problems(doc, name, entry))
+        metadata.entries[name] = meta_from_fields(entry if isinstance(entry, dict) else {})
+        metadata.positions[name] = doc.mark((name,), key=True)
+    return metadata
+
+
+def _entry_problems(doc: YamlDoc, name: str, entry: Any) -> Iterator[Problem]:
+    """Yield the problems of one file name's entry: unknown fields and values of the wrong type."""
+    if entry is None or (name,) in doc.flagged:
+        return
+    if not isinstance(entry, dict):
+        fields_ = ", ".join(_META_FIELDS)
+        yield doc.problem((name,), f"must be a mapping of {fields_} (got {describe_value(entry)})")
+        return
+    for key, value in entry.items():
+        at = (name, key)
+        if key not in _META_FIELDS:
+            yield doc.problem(at, f"unknown field '{key}'{_field_hint(key)}", key=True)
+        elif at in doc.flagged or value in (None, ""):
+            continue  # already reported where it was read (an unquoted 7:30), or left empty
+        elif key == "date":
+            if normalize_date(value) is None:
+                yield doc.problem(at, wrong_type(dt.date, [], value))
+        elif key == "author" and isinstance(value, list):
+            # Several authors may be listed; they are joined with ", ".
+            for i, author in enumerate(value):
+                if author is not None and not isinstance(author, str):
+                    yield doc.problem((*at, i), wrong_type(str, [], author))
+        elif not isinstance(value, str):
+            yield doc.problem(at, wrong_type(str, [], value))
+
+
+def _field_hint(key: str) -> str:
+    """Suggest the field meant: a close spelling, or the name of what an alias stands for."""
+    alias = _META_ALIASES.get(key.lower())
+    if alias:  # articles' own fields may say `byline:`; this file uses the field names only
+        return f"; did you mean '{alias}'?"
+    return did_you_mean(key, _META_FIELDS, "fields")
+
+
+def unused_entries(metadata: CorpusMetadata, corpus_names: set[str]) -> list[str]:
+    """Return a warning line for each entry naming no file in ``corpus_names`` (at most 20).
+
+    A warning, not a problem: articles come and go, and their metadata may stay behind.
+    """
+    unused = [name for name in metadata.entries if name not in corpus_names]
+    warnings = []
+    for name in unused[:MAX_UNUSED_SHOWN]:
+        line, col = metadata.positions[name]
+        message = "no file of this name in the corpus"
+        if "/" in name:
+            message += " (entries are keyed by the file name alone, without its folder)"
+        message += "; the entry is not used"
+        warnings.append(Problem(metadata.shown, line, col, (name,), message).format())
+    if len(unused) > MAX_UNUSED_SHOWN:
+        warnings.append(
+            f"{metadata.shown}: ... and {len(unused) - MAX_UNUSED_SHOWN} more entries "
+            "naming no file in the corpus"
+        )
+    return warnings

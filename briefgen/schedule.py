@@ -273,7 +273,10 @@ def _build_due(
     build, refresh_index = _pipeline(build, refresh_index)
     index_error = None
     try:
-        refresh_index(cfg, progress=False, warn=lambda m: echo(f"warning: {m}"))
+        from briefgen.indexer import BUILD_MAX_WARNINGS
+
+        refresh_index(cfg, progress=False, warn=lambda m: echo(f"warning: {m}"),
+                      max_warnings=BUILD_MAX_WARNINGS)
     except Exception as exc:  # noqa: BLE001  every due brief is recorded failed with this error
         index_error = f"index refresh failed: {_describe(exc)}"
         echo(f"error: {index_error}")

@@ -97,35 +97,60 @@ class YamlDoc:
         return Problem(self.file, line, col, path if shown is None else shown, message)
 
 
-def read_yaml(path: Path, shown: str, problems: list[Problem]) -> YamlDoc:
+@dataclass(frozen=True)
+class SizeLimit:
+    """The largest file accepted, and what the "file is too large" message calls such files."""
+
+    max_bytes: int = MAX_FILE_BYTES
+    files: str = "config and topic files"
+
+    def too_large(self, size: int) -> str:
+        """Return the message for a file of ``size`` bytes."""
+        return (
+            f"file is too large ({size / 1e6:.1f} MB); {self.files} are limited "
+            f"to {self.max_bytes // 1_000_000} MB"
+        )
+
+
+def read_yaml(
+    path: Path,
+    shown: str,
+    problems: list[Problem],
+    *,
+    limit: SizeLimit | None = None,
+    empty_ok: bool = False,
+) -> YamlDoc:
     """Read one YAML file, appending the problems found in its values to ``problems``.
 
-    Raises ``FileFatal`` when the file cannot be read or parsed at all (or is empty).
+    Raises ``FileFatal`` when the file cannot be read or parsed at all, or is empty (unless
+    ``empty_ok``: then the document's data is ``None``).
     """
-    text = read_text(path, shown)
+    text = read_text(path, shown, limit or SizeLimit())
     node = _compose(text, shown)
-    if node is None:
-        raise FileFatal(Problem(shown, 0, 0, (), "file is empty"))
     doc = YamlDoc(shown, None)
+    if node is None:
+        if empty_ok:
+            return doc
+        raise FileFatal(Problem(shown, 0, 0, (), "file is empty"))
     doc.data = _Converter(doc, problems).convert(node, (), 0, ())
     return doc
 
 
-def read_text(path: Path, shown: str) -> str:
-    """Return the file's text: a regular file, at most ``MAX_FILE_BYTES``, strict UTF-8."""
+def read_text(path: Path, shown: str, limit: SizeLimit) -> str:
+    """Return the file's text: a regular file, at most ``limit.max_bytes``, strict UTF-8."""
     try:
         if not path.is_file():
             what = "is a folder" if path.is_dir() else "is not a regular file"
             raise FileFatal(Problem(shown, 0, 0, (), f"{what}; expected a YAML file"))
         size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise FileFatal(Problem(shown, 0, 0, (), _too_large(size)))
+        if size > limit.max_bytes:
+            raise FileFatal(Problem(shown, 0, 0, (), limit.too_large(size)))
         with path.open("rb") as fh:
-            data = fh.read(MAX_FILE_BYTES + 1)  # the file may have grown since stat()
+            data = fh.read(limit.max_bytes + 1)  # the file may have grown since stat()
     except OSError as exc:
         raise FileFatal(Problem(shown, 0, 0, (), f"cannot read: {exc.strerror or exc}")) from None
-    if len(data) > MAX_FILE_BYTES:
-        raise FileFatal(Problem(shown, 0, 0, (), _too_large(len(data))))
+    if len(data) > limit.max_bytes:
+        raise FileFatal(Problem(shown, 0, 0, (), limit.too_large(len(data))))
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise FileFatal(Problem(shown, 1, 1, (), "file is UTF-16; save it as UTF-8"))
     try:
@@ -138,13 +163,6 @@ def read_text(path: Path, shown: str) -> str:
                 shown, line, col, (), f"not valid UTF-8 (byte 0x{byte:02x}); save the file as UTF-8"
             )
         ) from None
-
-
-def _too_large(size: int) -> str:
-    return (
-        f"file is too large ({size / 1e6:.1f} MB); config and topic files are limited "
-        f"to {MAX_FILE_BYTES // 1_000_000} MB"
-    )
 
 
 def _line_col(text: str, index: int | None) -> tuple[int, int]:

@@ -115,7 +115,8 @@ def build_brief(
     return result
 
 
-def update_index(cfg: LoadedConfig, *, progress: bool = True, warn: Any = None) -> None:
+def update_index(cfg: LoadedConfig, *, progress: bool = True, warn: Any = None,
+                 max_warnings: int | None = None) -> None:
     """Subprocess fake index refresh: only logged."""
     _log("index")
 

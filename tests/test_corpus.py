@@ -24,7 +24,7 @@ from briefgen.corpus import (
     read_path,
     read_raw,
 )
-from briefgen.errors import CorpusError
+from briefgen.errors import ConfigError, CorpusError
 from briefgen.metadata import load_metadata, normalize_date
 from briefgen.models import Document
 from briefgen.passages import normalize
@@ -204,11 +204,12 @@ def test_markdown_front_matter_beats_corpus_yaml_which_beats_inference(corpus: P
 
 
 def test_broken_corpus_yaml_is_an_error_naming_file_and_line(tmp_path: Path) -> None:
+    # Every kind of mistake is pinned in tests/test_metadata_file.py.
     (tmp_path / "corpus.yaml").write_text("a.txt:\n  title: [unclosed\n", encoding="utf-8")
-    with pytest.raises(CorpusError, match=r"corpus\.yaml:\d+:\d+: invalid YAML"):
+    with pytest.raises(ConfigError, match=r"corpus\.yaml:\d+:\d+: YAML syntax error"):
         load_metadata(tmp_path / "corpus.yaml")
     (tmp_path / "corpus.yaml").write_text("a.txt:\n  titel: Typo\n", encoding="utf-8")
-    with pytest.raises(CorpusError, match="unknown field.*titel"):
+    with pytest.raises(ConfigError, match="unknown field 'titel'"):
         load_metadata(tmp_path / "corpus.yaml")
 
 
@@ -266,6 +267,12 @@ def test_normalize_date_reads_common_forms() -> None:
     assert normalize_date("2026-03-12T09:00:00Z") == "2026-03-12"
     assert normalize_date("10 February 2026") == "2026-02-10"
     assert normalize_date("February 10") is None  # no year: unknown, not guessed
+    # A month name first is not a weekday to strip (it once was: "October" went, the date too).
+    assert normalize_date("October 20, 2006") == "2006-10-20"
+    assert normalize_date("Oct 20, 2006") == "2006-10-20"
+    assert normalize_date("Thursday, 5 March 2026") == "2026-03-05"
+    assert normalize_date("Wed. Jan 7, 2026") == "2026-01-07"
+    assert normalize_date("Saturday, November 21, 2026 7:00 AM") == "2026-11-21"
     assert normalize_date("2026-02-30") is None
 
 

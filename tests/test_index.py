@@ -468,3 +468,21 @@ def test_large_jsonl_streams_through_workers(shared_data: Path, tmp_path: Path) 
     assert update_index(cfg, progress=False).unchanged == summary.added
 
 
+
+
+def test_build_and_scheduled_runs_show_a_bounded_number_of_skip_warnings(tmp_path: Path) -> None:
+    (tmp_path / "corpus").mkdir()
+    records = [{"id": f"good{i}", "text": article("trade")} for i in range(3)]
+    records += [{"id": f"empty{i}", "text": ""} for i in range(30)]
+    (tmp_path / "corpus" / "feed.jsonl").write_text(
+        "".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    cfg = make_cfg(tmp_path)
+    for run in ("first", "unchanged"):  # known bad records are reported again on every run
+        shown: list[str] = []
+        summary = update_index(cfg, progress=False, warn=shown.append, max_warnings=5)
+        assert len(summary.skipped) == 30, run
+        assert shown[:5] == summary.skipped[:5]
+        assert shown[5:] == ["… and 25 more skipped input(s) not shown; `briefgen index` lists them all"]
+    everything: list[str] = []
+    update_index(cfg, progress=False, warn=everything.append)  # `briefgen index`: every line
+    assert len(everything) == 30

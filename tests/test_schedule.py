@@ -68,7 +68,7 @@ class Run:
     def __init__(self, cfg: Any, build: FakeBuild | None = None) -> None:
         self.cfg, self.build, self.lines, self.index_calls = cfg, build or FakeBuild(), [], 0
 
-    def refresh(self, cfg: Any, *, progress: bool, warn: Any) -> None:
+    def refresh(self, cfg: Any, *, progress: bool, warn: Any, max_warnings: int | None = None) -> None:
         self.index_calls += 1
 
     def __call__(self, now: datetime) -> schedule.RunDueResult:
@@ -282,7 +282,7 @@ def test_index_is_refreshed_before_a_build_and_not_when_idle(tmp_path: Path) -> 
     order: list[str] = []
     build = run.build
 
-    def refresh(cfg: Any, *, progress: bool, warn: Any) -> None:
+    def refresh(cfg: Any, *, progress: bool, warn: Any, max_warnings: int | None = None) -> None:
         order.append("index")
 
     def recording_build(*a: Any, **kw: Any) -> Any:
