@@ -19,7 +19,11 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 MAX_FILE_BYTES = 1_000_000  # a real config is a few kB; this refuses accidents and attacks
 MAX_DEPTH = 50  # nesting levels; a config needs about six
-MAX_ALIAS_EXPANSION = 10_000  # values reached a second time through aliases
+MAX_ALIAS_EXPANSION = 10_000  # values reached a second time through aliases (small files)
+# A large file may reuse anchors in every entry (`<<: *defaults`): that grows with its size,
+# while an alias bomb grows exponentially. So the limit grows with the file, one reused value
+# per this many bytes.
+BYTES_PER_ALIAS_VALUE = 10
 
 YamlPath = tuple[str | int, ...]
 
@@ -132,7 +136,8 @@ def read_yaml(
         if empty_ok:
             return doc
         raise FileFatal(Problem(shown, 0, 0, (), "file is empty"))
-    doc.data = _Converter(doc, problems).convert(node, (), 0, ())
+    max_reused = max(MAX_ALIAS_EXPANSION, len(text) // BYTES_PER_ALIAS_VALUE)
+    doc.data = _Converter(doc, problems, max_reused).convert(node, (), 0, ())
     return doc
 
 
@@ -246,11 +251,14 @@ def _syntax_message(exc: yaml.MarkedYAMLError) -> str:
 class _Converter:
     """Turn a node tree into plain values, recording marks and reporting node-level problems."""
 
-    def __init__(self, doc: YamlDoc, problems: list[Problem]) -> None:
+    def __init__(
+        self, doc: YamlDoc, problems: list[Problem], max_reused: int = MAX_ALIAS_EXPANSION
+    ) -> None:
         self.doc = doc
         self.problems = problems
         self.seen: set[int] = set()
         self.reused = 0
+        self.max_reused = max_reused
         self.constructor = SafeConstructor()
 
     def _fatal(self, node: Node, path: YamlPath, message: str) -> FileFatal:
@@ -274,11 +282,11 @@ class _Converter:
         if id(node) in self.seen:
             # Reached again through an alias: expansion is what an alias bomb multiplies.
             self.reused += 1
-            if self.reused > MAX_ALIAS_EXPANSION:
+            if self.reused > self.max_reused:
                 raise self._fatal(
                     node,
                     path,
-                    f"aliases expand to more than {MAX_ALIAS_EXPANSION} "
+                    f"aliases expand to more than {self.max_reused} "
                     "values; refusing to read (an alias bomb?)",
                 )
         self.seen.add(id(node))
@@ -365,14 +373,44 @@ class _Converter:
                     )
                     continue
                 merged = self.convert(source, path + ("<<",), depth + 1, stack)
+                nodes = _mapping_nodes(source)
                 for key, value in merged.items():
                     if key not in result:
                         result[key] = value
-                        self._copy_marks(path + ("<<", key), path + (key,))
+                        if key in nodes:
+                            key_node, value_node = nodes[key]
+                            self._set_mark(self.doc.key_marks, path + (key,), key_node)
+                            self._copy_marks(value_node, path + (key,))
         return result
 
-    def _copy_marks(self, src: YamlPath, dst: YamlPath) -> None:
-        n = len(src)
-        for marks in (self.doc.value_marks, self.doc.key_marks):
-            for p in [p for p in marks if p[:n] == src]:
-                marks.setdefault(dst + p[n:], marks[p])
+    @staticmethod
+    def _set_mark(marks: dict[YamlPath, tuple[int, int]], path: YamlPath, node: Node) -> None:
+        marks.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
+
+    def _copy_marks(self, node: Node, path: YamlPath) -> None:
+        """Record the marks of a merged value at its new path (it was converted already, so
+        it is known to be finite and not too deep); the cost is the size of the value."""
+        self._set_mark(self.doc.value_marks, path, node)
+        if isinstance(node, MappingNode):
+            for key, (key_node, value_node) in _mapping_nodes(node).items():
+                self._set_mark(self.doc.key_marks, path + (key,), key_node)
+                self._copy_marks(value_node, path + (key,))
+        elif isinstance(node, SequenceNode):
+            for i, item in enumerate(node.value):
+                self._copy_marks(item, path + (i,))
+
+
+def _mapping_nodes(node: MappingNode) -> dict[str, tuple[Node, Node]]:
+    """Return a mapping node's keys with their key and value nodes, merged keys included."""
+    own: dict[str, tuple[Node, Node]] = {}
+    merged: dict[str, tuple[Node, Node]] = {}
+    for key_node, value_node in node.value:
+        if key_node.tag == f"{_TAG}merge":
+            sources = value_node.value if isinstance(value_node, SequenceNode) else [value_node]
+            for source in sources:
+                if isinstance(source, MappingNode):
+                    for key, pair in _mapping_nodes(source).items():
+                        merged.setdefault(key, pair)
+        elif isinstance(key_node, ScalarNode):
+            own[key_node.value] = (key_node, value_node)  # the last one wins, as in YAML
+    return {**merged, **own}

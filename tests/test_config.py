@@ -192,6 +192,17 @@ def test_merge_keys_and_aliases_are_allowed(tmp_path: Path) -> None:
     ) == ("B", 3, 2)
 
 
+def test_a_mistake_in_a_merged_block_points_at_the_block(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        "defaults: &base\n  title: A\n  terms: [x]\n  max_passages: many\n"
+        "topics:\n  b:\n    <<: *base\n    title: B\n",
+        "utf-8",
+    )
+    problems = problems_of(path)
+    assert any(p.startswith(f"{path}:4:17: topics.b.max_passages: ") for p in problems), problems
+
+
 def test_output_pattern_must_stay_in_the_output_folder(tmp_path: Path) -> None:
     path = tmp_path / "config.yaml"
     path.write_text(

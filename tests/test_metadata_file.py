@@ -179,6 +179,17 @@ def test_alias_bomb_is_refused(tmp_path: Path) -> None:
     )
 
 
+def test_a_large_file_may_reuse_an_anchor_in_every_entry(tmp_path: Path) -> None:
+    # 6,000 entries x (mapping + 2 values) reached again = 18,000 reused values, over the
+    # fixed 10,000 a small file gets, but linear in the file's size: not a bomb.
+    lines = ["defaults.txt: &d\n  outlet: Reuters\n  kind: news\n"]
+    lines += [f"a{i}.txt:\n  <<: *d\n  title: Story {i}\n" for i in range(6000)]
+    path = tmp_path / "corpus.yaml"
+    path.write_text("".join(lines), encoding="utf-8")
+    entries = load_metadata(path)
+    assert entries["a5999.txt"] == SourceMeta(title="Story 5999", outlet="Reuters", kind="news")
+
+
 @pytest.mark.parametrize(
     "text",
     [
