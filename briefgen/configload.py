@@ -71,9 +71,16 @@ def validate_project(
     """Check the configuration and the corpus metadata file, as ``briefgen validate`` does.
 
     Raises ``ConfigError`` listing the problems of every file at once; returns the config and
-    warnings: metadata entries that name no file of the corpus (articles come and go).
+    warnings: a metadata file that does not exist, or entries in it that name no file of the
+    corpus (articles come and go).
     """
     cfg, metadata = _load(path, topic_files, check_metadata=True)
+    meta_setting = cfg.config.corpus.metadata
+    if meta_setting and not cfg.resolve(meta_setting).exists():
+        return cfg, [
+            f"{cfg.path.name}: corpus.metadata: {meta_setting} does not exist; articles get "
+            "no title, outlet or date from it (set it to null if there is none)"
+        ]
     if metadata is None:
         return cfg, []
     from briefgen.corpus import corpus_file_names

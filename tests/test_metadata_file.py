@@ -306,3 +306,15 @@ def test_index_stops_on_a_metadata_mistake_with_exit_2(project: Path) -> None:
         f"{project / 'seeds' / 'corpus.yaml'}:2:3: "
         + "\"a.txt\".titel: unknown field 'titel'; did you mean 'title'?"
     ]
+
+
+def test_validate_warns_about_a_metadata_file_that_does_not_exist(tmp_path: Path) -> None:
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "config.yaml").write_text(
+        "corpus: {path: corpus, metadata: corpus/corpus.yml}\n"
+        "topics:\n  t: {title: T, terms: [x]}\n", encoding="utf-8")
+    _, warnings = validate_project(tmp_path / "config.yaml")
+    assert warnings == [
+        "config.yaml: corpus.metadata: corpus/corpus.yml does not exist; articles get no "
+        "title, outlet or date from it (set it to null if there is none)"
+    ]
