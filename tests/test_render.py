@@ -225,6 +225,18 @@ def test_each_footnote_is_on_the_page_of_its_call(pages: list[str]) -> None:
     assert len(pages) >= 8  # enough pages for breaks to matter
 
 
+def test_no_attribution_line_starts_a_page_apart_from_its_quote(pdf: pypdf.PdfReader) -> None:
+    running = {"Test Brief", "Security and defence", "Trade", "Korea", "Warnings", "Sources",
+               "Method", "Key points", "Contents"}
+    attributions = 0
+    for number, page in enumerate(pdf.pages, 1):
+        lines = [ln.strip() for ln in page.extract_text().splitlines() if ln.strip()]
+        body = [ln for ln in lines if ln not in running and not ln.startswith("Page ")]
+        attributions += sum(ln.startswith("— ") for ln in body)
+        assert body and not body[0].startswith("— "), (number, body[:2])
+    assert attributions >= 20  # the brief has enough quotes for page breaks to fall near them
+
+
 def test_pdf_has_bookmarks_for_sections(pdf: pypdf.PdfReader) -> None:
     def titles(outline: list[Any]) -> list[str]:
         out: list[str] = []
