@@ -29,8 +29,9 @@ sys.path.insert(0, str(ROOT))
 BARE = """
 import sys, weasyprint
 html, css, out = sys.argv[1:4]
-weasyprint.HTML(filename=html).write_pdf(out, stylesheets=[weasyprint.CSS(filename=css)])
-"""
+weasyprint.HTML(filename=html).write_pdf(out, stylesheets=[weasyprint.CSS(filename=css)],
+                                         pdf_tags=True)
+"""  # the same PDF options as briefgen.render_pdf.PDF_OPTIONS (a tagged PDF)
 
 
 def prepare() -> tuple[Path, Path, Path]:

@@ -204,7 +204,7 @@ def run_render(ctx: Context) -> Section:
     ratio, cpu_ratio = build.median / bare.median, build_cpu.median / bare_cpu.median
     sec.commands += [f"cd benchmarks/work/render/project && {show_command(build_cmd)}",
                      show_command(bare_cmd) + "   # bench_render.BARE: HTML(bench.html)"
-                     ".write_pdf(stylesheets=[CSS(brief.css)])"]
+                     ".write_pdf(stylesheets=[CSS(brief.css)], pdf_tags=True)"]
     sec.figures += [
         Figure("5", "`briefgen build` default brief (md+pdf+json, seeds), whole process",
                build.fmt()),
