@@ -26,12 +26,15 @@ WORK = BENCH_DIR / "work" / "render"
 AS_OF = "2026-03-15"
 sys.path.insert(0, str(ROOT))
 
-BARE = """
+from briefgen.render_pdf import PDF_OPTIONS  # after the sys.path line
+
+# A bare WeasyPrint render with the same PDF options as briefgen (a tagged PDF).
+BARE = f"""
 import sys, weasyprint
 html, css, out = sys.argv[1:4]
 weasyprint.HTML(filename=html).write_pdf(out, stylesheets=[weasyprint.CSS(filename=css)],
-                                         pdf_tags=True)
-"""  # the same PDF options as briefgen.render_pdf.PDF_OPTIONS (a tagged PDF)
+                                         **{PDF_OPTIONS!r})
+"""
 
 
 def prepare() -> tuple[Path, Path, Path]:
