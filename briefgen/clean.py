@@ -2,21 +2,28 @@
 
 Cleaning never edits the text. It decides which spans of the decoded source text are article
 paragraphs and which are headings; everything else (comment sections, share and sign-in
-prompts, "Related" teaser lists, photo captions and credits, read-time badges, datelines,
-agency credits, pull-quotes) is simply left out. Provenance notices ("This content is
+prompts, share-button rows, "Related" teaser lists, photo captions and credits — "Photo: …",
+"By Name / Agency", a caption ending in "Name / Outlet" or "Provided to Outlet" —, read-time
+badges, datelines, agency and source credits, print-edition references, embedded social-media
+posts, pull-quotes) is simply left out. A wire dateline ("TOKYO (Reuters) - ",
+"MOSCOW, March 17. /TASS/. ") stays outside the start of a paragraph's span, a reporter's
+e-mail and a print-edition reference outside its end. Provenance notices ("This content is
 AI-generated…", "Originally published in Japanese") are left out too but reported as warnings.
+
+The rules work line by line (``briefgen.textlines``: lines, hard-wrapped paragraphs, and
+flattened one-line exports split at their runs of spaces), so captions, credits and share
+rows glued between a flattened text's paragraphs are found as in any other text.
 
 The rules are general patterns for scraped news pages, not fixes for particular files.
 """
 
 from __future__ import annotations
 
-import itertools
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from briefgen.passages import Block, collapse_whitespace, is_plain, normalize, tighten
+from briefgen.textlines import TERMINAL, front_matter_end, group_lines, split_lines
 
 _I = re.IGNORECASE
 _MONTH = (
@@ -63,56 +70,82 @@ _PROMPT = re.compile(
 )
 _PROMPT_MAX_WORDS = 15
 _SHARE_BUTTONS = frozenset(
-    [
-        "share",
-        "print",
-        "email",
-        "e-mail",
-        "mail",
-        "facebook",
-        "twitter",
-        "x",
-        "linkedin",
-        "whatsapp",
-        "reddit",
-        "telegram",
-        "pinterest",
-        "copy",
-        "link",
-        "url",
-        "tweet",
-        "messenger",
-        "flipboard",
-        "bluesky",
-        "threads",
-        "save",
-        "comment",
-        "comments",
-    ]
+    ("share", "print", "email", "e-mail", "mail", "sms", "send", "copy", "link", "url", "permalink")
+    + ("save", "pocket", "comment", "comments", "tweet", "messenger", "threads", "bluesky")
+    + ("facebook", "twitter", "x", "linkedin", "whatsapp", "reddit", "telegram", "pinterest")
+    + ("flipboard", "google", "tumblr", "digg", "stumbleupon", "stumble", "newsvine", "vk")
+    + ("weibo", "wechat")
 )
+_SHARE_ROW_MAX_WORDS = 20
+_URL = re.compile(r"(?:https?://|www\.)\S+", _I)  # a share row may end with the page's short link
+# An embedded social-media post: it ends with the post's link, or is a "photo posted by" line.
+_EMBEDDED_POST = re.compile(
+    r"(?:\bpic\.twitter\.com/\w+|\bhttps?://t\.co/\w+)\W*\Z"
+    r"|\b(?:photo|video|post)\s+(?:posted|shared)\s+by\s.{1,60}\(@\w+\)",
+    _I,
+)
+_EMBEDDED_POST_MAX_WORDS = 60  # a post has at most 280 characters
+_EMBEDDED_POST_TRIGGERS = ("twitter.com/", "t.co/", "(@")
 _BADGE = re.compile(
     r"(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten)[\s-]*(?:min|mins|minutes?)(?:\s+read(?:ing)?)?"
     r"|reading\s+time:?\s.*|(?:updated|published|posted|last\s+updated)(?:\s+on)?:?\s.{0,40}\d.{0,20}",
     _I,
 )
 _BADGE_MAX_WORDS = 8
-# Captions and credits: a photo label, a copyright sign, or "Name / Agency" credit.
+# Captions and credits: a photo label, a copyright sign, a "Name / Agency" credit, or a caption
+# that ends with its credit ("… at the port on Monday. Lin Wei / For Harbour Daily").
+_NAME_WORD = r"(?-i:[A-Z][\w'’.-]*)"  # a capitalized word, even under re.IGNORECASE
+# A word of a person's name: "Lin", "O'Neil", "J.B.", "A Wei" (but not the "H" of "H/T").
+_PERSON_WORD = r"(?-i:[A-Z](?:[a-z'’][\w'’-]*|\.(?:[A-Z]\.)*|(?=\s)))"
+# Agencies that sign only photos: a news agency's name ending a paragraph ("… Reuters") signs text.
+_PHOTO_AGENCY = r"(?:getty\s+images|shutterstock(?:\.com)?|alamy|istock(?:photo)?|ap\s+photo)"
+# A print-edition reference: "(Harbour Daily Weekly 01/20/2017 page 9)".
+_PRINT_REFERENCE = r"\(\s*[^()]{1,80}\bpage\s*\d+\s*\)"
+# A credit starts the block or a new sentence of it, and ends it: after it may come only a
+# print-edition reference or a stray dash.
+_CREDIT_START = r"(?:^|(?<=[.!?]\s)|(?<=[.!?][\"”’)]\s))"
+_CREDIT_END = rf"\.?(?:\s*{_PRINT_REFERENCE})?(?:\s*[-–—])?\Z"
 _CAPTION = re.compile(
     r"\b(?:banner|file|top|main|header|cover|lead)?\s*(?:photo|image|picture|illustration|graphic)s?"
     r"\s*(?::|\bby\b|\bcredit\b|\bcourtesy\b)"
     r"|©|\(c\)\s*\d{4}|\bphoto\s+credit\b"
-    r"|\bby\s+[A-Z][\w.'’-]+(?:\s+[A-Z][\w.'’-]+){0,3}\s*/\s*\w"
+    r"|\bby\s+(?-i:[A-Z])[\w.'’-]+(?:\s+(?-i:[A-Z])[\w.'’-]+){0,3}\s*/\s*\w"
     r"|\b(?:reuters|ap|afp|epa|getty\s+images|shutterstock(?:\.com)?|alamy|kyodo|jiji|xinhua|yonhap)"
     r"\s*/\s*[A-Z\w]"
-    r"|/\s*(?:getty\s+images|shutterstock(?:\.com)?|alamy|istock(?:photo)?|ap\s+photo|afp|epa|reuters)\b",
+    r"|/\s*(?:getty\s+images|shutterstock(?:\.com)?|alamy|istock(?:photo)?|ap\s+photo|afp|epa|reuters)\b"
+    # "Lin Wei / Xinhua", "Mara Velden / For Harbour Daily" ending a caption
+    rf"|{_CREDIT_START}{_PERSON_WORD}(?:\s+{_PERSON_WORD}){{0,3}}\s*/\s*(?:(?-i:For)\s+)?"
+    rf"{_NAME_WORD}(?:\s+{_NAME_WORD}){{0,3}}{_CREDIT_END}"
+    # "Provided to Harbour Daily", "Photos courtesy of the family" ending a caption
+    rf"|{_CREDIT_START}(?:photos?\s+)?(?:(?:provided|supplied)\s+(?:to|by)|courtesy(?:\s+of)?)\s+"
+    rf"(?:the\s+)?{_NAME_WORD}(?:\s+{_NAME_WORD}){{0,3}}{_CREDIT_END}"
+    # "… leaders meet at the summit on Monday. Getty Images"
+    rf"|(?<=[.!?]\s){_PHOTO_AGENCY}{_CREDIT_END}",
     _I,
 )
 _CAPTION_MAX_WORDS = 80
 # Every _CAPTION match holds one of these (in ASCII text, lower-cased): the regex runs only then.
-_CAPTION_TRIGGERS = ("/", "photo", "image", "picture", "illustration", "graphic", "(c)")
+_CAPTION_TRIGGERS = (
+    "/",
+    "photo",
+    "image",
+    "picture",
+    "illustration",
+    "graphic",
+    "(c)",
+    "provided",
+    "supplied",
+    "courtesy",
+    "shutterstock",
+    "alamy",
+    "istock",
+)
 _CREDIT = re.compile(
     r"[-–—]\s*[A-Z][A-Za-z&.]{1,11}|\((?:AP|AFP|ANI|PTI|IANS|Reuters|Xinhua|Kyodo|Yonhap|Bloomberg)\)"
-    r"|\(?(?:(?:additional\s+)?reporting|writing|editing|compiled|edited)\s+by\b.*",
+    r"|\(?(?:(?:additional\s+)?reporting|writing|editing|compiled|edited)\s+by\b.*"
+    # "Source: Al Jazeera and news agencies" (no full stop: a sentence is not a credit line)
+    r"|sources?\s*:\s*[-–—]?\s*[\w&,'’/ .-]{0,59}\w"
+    rf"|{_PRINT_REFERENCE}",
     _I,
 )
 _CREDIT_MAX_WORDS = 40
@@ -138,34 +171,37 @@ _LEADING_PREFIX = re.compile(
     r"date:?\s+\d{4}-\d{2}-\d{2}(?:[T ][\d:]+)?\s+"  # a scraped "date 2026-03-12" field
     # a wire dateline: "SAN FRANCISCO/NEW YORK  (Reuters) - ", "TOKYO, Feb 10 (AP) — "
     r"|[A-Z][A-Z.'’-]+(?:[\s/][A-Z][A-Z.'’-]+)*(?:,\s*[A-Z][A-Za-z.]+(?:\s+[A-Z][A-Za-z.]+)*)?"
-    rf"(?:,?\s+{_MONTH}\.?\s+\d{{1,2}})?\s*\([A-Za-z][\w .&-]{{1,30}}\)\s*[-–—:]{{1,2}}\s+"
+    rf"(?:,?\s+(?i:{_MONTH})\.?\s+\d{{1,2}})?\s*\([A-Za-z][\w .&-]{{1,30}}\)\s*[-–—:]{{1,2}}\s+"
     # "Tokyo, February 10 (ANI): "
-    rf"|[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*,\s+{_MONTH}\.?\s+\d{{1,2}}(?:,\s+\d{{4}})?\s*(?:\([A-Z]+\))?\s*[-–—:]\s+",
+    rf"|[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*,\s+(?i:{_MONTH})\.?\s+\d{{1,2}}(?:,\s+\d{{4}})?\s*(?:\([A-Z]+\))?\s*[-–—:]\s+"
+    # an agency between slashes: "MOSCOW, March 17. /TASS/. ", "NEW YORK, May 2, 2017 /PRNewswire/ -- "
+    rf"|[A-Z][A-Z.'’-]+(?:[\s/-][A-Z][A-Z.'’-]+)*,\s+(?i:{_MONTH})\.?\s+\d{{1,2}}(?:,\s+\d{{4}})?[.,]?"
+    r"\s*/[A-Za-z][\w .&-]{1,30}/\.?(?:\s*[-–—]{1,2})?\s+",
 )
+# A wire story's credit line: "(Reporting by Jane Roe in London; Editing by Bob Day)".
+_WIRE_CREDIT = (
+    r"\((?:additional\s+)?(?:reporting|writing|editing|compiled|edited|produced|graphics)"
+    r"\s+by\b[^()]{1,300}\)"
+)
+# What stays outside the end of a paragraph's span, after its last sentence: a reporter's
+# e-mail address, a print-edition reference, "… she says. jane@example.com (Daily 01/20 page 9)",
+# and a wire credit, "… on Monday. (Reporting by Jane Roe; Editing by Bob Day)" (also after
+# a ticker or a link text: "… index. .SPX (Additional reporting by …)").
+_TRAILING_CREDIT = re.compile(
+    rf"(?:(?<=[.!?\"”’)])\s+(?:[\w.+-]+@[\w-]+(?:\.[\w-]+)+(?:\s*{_PRINT_REFERENCE})?"
+    rf"|{_PRINT_REFERENCE})"
+    rf"|\s+(?:{_WIRE_CREDIT}\s*)+)\Z",  # a wire credit is unmistakable after anything
+    re.IGNORECASE,
+)
+_TRAILING_CREDIT_REACH = 400  # characters from a paragraph's end where the credit may start
 
-_FRONT_MATTER = re.compile(r"\ufeff?---[ \t]*\r?\n(?:.*?\r?\n)?---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
-_NEWLINE = re.compile(r"\r\n|\r|\n")
-_BULLET_GLYPHS = "•·‣▪◦●-*–"
-_BULLET = re.compile(r"[•·‣▪◦●\-*–]\s+")
 _TOKEN = re.compile(r"[\w-]+")
 _WORD = re.compile(r"\w+")
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+")
-_MD_HEADING = re.compile(r"#{1,6}\s+")
-_TERMINAL = tuple(".!:;,…\"”’'")
 _QUOTES = "\"“”‘’'«»"
 _PULL_QUOTE_ATTRIBUTION = re.compile(r"\s+[-–—]\s*[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,4}\W*$")
 _HEADING_MAX_WORDS = 20
 _HEADING_MAX_CHARS = 160
-
-
-@dataclass(slots=True)
-class _Line:
-    start: int  # content span: indentation, bullet glyph and trailing blanks excluded
-    end: int
-    indent: int
-    bullet: bool
-    md_heading: bool
-    text: str  # normalize()d content
 
 
 @dataclass
@@ -175,126 +211,6 @@ class CleanResult:
     blocks: list[Block] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     title: str | None = None
-
-
-def front_matter_end(text: str) -> int:
-    """Return the offset just after a leading ``---`` YAML front matter block (0 if none)."""
-    m = _FRONT_MATTER.match(text)
-    return m.end() if m else 0
-
-
-def _split_lines(
-    text: str, offset: int, markdown: bool, norm: Callable[[str], str]
-) -> list[_Line | None]:
-    """Split into content lines (``None`` for a blank line) with tight spans.
-
-    ``norm`` is normalize(), or collapse_whitespace() if the text is plain.
-    """
-    if norm is collapse_whitespace and "\r" not in text:
-        return _split_plain_lines(text, offset, markdown)
-    lines: list[_Line | None] = []
-    line_start = offset
-    for newline in itertools.chain(_NEWLINE.finditer(text, offset), [None]):
-        line_end = newline.start() if newline else len(text)
-        start, end = tighten(text, line_start, line_end)
-        if start >= end:
-            lines.append(None)
-        else:
-            lines.append(_content_line(text, start, end, start - line_start, markdown, norm))
-        if newline:
-            line_start = newline.end()
-    return lines
-
-
-def _split_plain_lines(text: str, offset: int, markdown: bool) -> list[_Line | None]:
-    """Split like :func:`_split_lines`, faster, text that is plain and has only ``\\n`` newlines.
-
-    Plain text (``passages.is_plain``) has no invisible characters: a tight span is then
-    the line stripped of whitespace, and normalizing it only collapses whitespace.
-    """
-    lines: list[_Line | None] = []
-    line_start = offset
-    for line in text[offset:].split("\n"):
-        content = line.lstrip()
-        if content:
-            start = line_start + len(line) - len(content)
-            content = content.rstrip()
-            end = start + len(content)
-            if markdown or content[0] in _BULLET_GLYPHS:
-                lines.append(
-                    _content_line(
-                        text, start, end, start - line_start, markdown, collapse_whitespace
-                    )
-                )
-            else:
-                lines.append(
-                    _Line(start, end, start - line_start, False, False, " ".join(content.split()))
-                )
-        else:
-            lines.append(None)
-        line_start += len(line) + 1
-    return lines
-
-
-def _content_line(
-    text: str, start: int, end: int, indent: int, markdown: bool, norm: Callable[[str], str]
-) -> _Line | None:
-    """Describe one non-blank line: bullet glyph or Markdown hashes are left outside its span."""
-    bullet = md_heading = False
-    b = _BULLET.match(text, start, end) if text[start] in _BULLET_GLYPHS else None
-    if b:
-        bullet = True
-        start, end = tighten(text, b.end(), end)
-    elif markdown and (h := _MD_HEADING.match(text, start, end)):
-        md_heading = True
-        start, end = tighten(text, h.end(), end)
-        while end > start and text[end - 1] == "#":  # closing hashes: "## Title ##"
-            end -= 1
-        start, end = tighten(text, start, end)
-    if start < end:
-        return _Line(start, end, indent, bullet, md_heading, norm(text[start:end]))
-    return None
-
-
-def _is_hard_wrapped(lines: list[_Line | None]) -> bool:
-    """Tell whether paragraphs are wrapped over several short lines (wire copy, e-mail).
-
-    The sign is line breaks in mid-sentence: a line without closing punctuation followed,
-    in the same paragraph, by a line that starts with a lower-case letter.
-    """
-    content = [ln for ln in lines if ln is not None]
-    if len(content) < 2 or sorted(len(ln.text) for ln in content)[len(content) // 2] > 100:
-        return False  # one paragraph per line: scraped web text
-    pairs = mid_sentence = 0
-    for first, second in itertools.pairwise(lines):
-        if first is None or second is None or second.bullet:
-            continue
-        pairs += 1
-        if not first.text.endswith(_TERMINAL + ("?",)) and second.text[0].islower():
-            mid_sentence += 1
-    return pairs > 0 and mid_sentence >= pairs * 0.3
-
-
-def _group(lines: list[_Line | None]) -> list[list[_Line]]:
-    """Group lines into blocks: one line each, or blank-separated paragraphs if hard-wrapped."""
-    if not _is_hard_wrapped(lines):
-        return [[ln] for ln in lines if ln is not None]
-    groups: list[list[_Line]] = []
-    current: list[_Line] = []
-    for ln in lines:
-        if ln is None:
-            if current:
-                groups.append(current)
-            current = []
-            continue
-        starts_block = ln.bullet or ln.md_heading or current and current[-1].md_heading
-        if current and (starts_block or ln.indent > current[-1].indent + 1):
-            groups.append(current)
-            current = []
-        current.append(ln)
-    if current:
-        groups.append(current)
-    return groups
 
 
 def _words(s: str) -> int:
@@ -331,7 +247,7 @@ def _is_heading(text: str, md_heading: bool, words: int) -> bool:
         return False
     if text.endswith("?"):
         return words <= 5  # "Who Thinks What?" is a heading; a rhetorical question is not
-    return not text.endswith(_TERMINAL)
+    return not text.rstrip("-–— ").endswith(TERMINAL)  # "…the sea.-": a stray dash ends a sentence
 
 
 def _is_furniture(text: str, words: int, lower: str | None) -> bool:
@@ -342,8 +258,9 @@ def _is_furniture(text: str, words: int, lower: str | None) -> bool:
     """
     if words <= _PROMPT_MAX_WORDS and _PROMPT.fullmatch(text):
         return True
-    if words <= 12:
-        tokens = _TOKEN.findall(text.lower())
+    if words <= _SHARE_ROW_MAX_WORDS:
+        row = _URL.sub(" ", text) if "://" in text or "www." in text else text
+        tokens = _TOKEN.findall(row.lower())
         if tokens and all(t in _SHARE_BUTTONS for t in tokens):
             return True
     if words <= _BADGE_MAX_WORDS and _BADGE.fullmatch(text):
@@ -356,6 +273,12 @@ def _is_furniture(text: str, words: int, lower: str | None) -> bool:
         return True
     if words <= _CREDIT_MAX_WORDS and _CREDIT.fullmatch(text):
         return True
+    if (
+        words <= _EMBEDDED_POST_MAX_WORDS
+        and _may_mention(lower, _EMBEDDED_POST_TRIGGERS)
+        and _EMBEDDED_POST.search(text)
+    ):
+        return True
     if words <= 10 and _DATELINE.fullmatch(text):
         return True
     half = len(text) // 2  # an image's alt text and caption scraped as one doubled line
@@ -367,6 +290,19 @@ def _is_furniture(text: str, words: int, lower: str | None) -> bool:
     ):
         return True
     return not any(c.isalnum() for c in text) or len(text) <= 2
+
+
+def _trailing_credit(text: str, start: int, end: int) -> int | None:
+    """Return where a credit after the last sentence of ``text[start:end]`` begins, if any."""
+    tail = max(start, end - _TRAILING_CREDIT_REACH)
+    # Cheap tests first: a credit holds an e-mail address, or ends with "page N)" or "by …)".
+    if text.find("@", tail, end) < 0 and (
+        text[end - 1] != ")"
+        or (text.find("page", tail, end) < 0 and text.find(" by ", tail, end) < 0)
+    ):
+        return None
+    credit = _TRAILING_CREDIT.search(text, tail, end)
+    return credit.start() if credit else None
 
 
 def _provenance_notice(text: str) -> str | None:
@@ -402,7 +338,7 @@ def clean_text(text: str, fmt: str) -> CleanResult:
     result = CleanResult()
     norm_of = collapse_whitespace if is_plain(text) else normalize
     offset = front_matter_end(text) if fmt == "md" else 0
-    groups = _group(_split_lines(text, offset, markdown=fmt == "md", norm=norm_of))
+    groups = group_lines(split_lines(text, offset, markdown=fmt == "md", norm=norm_of))
     candidates: list[tuple[Block, str]] = []  # block and its normalized text
     for group in groups:
         start, end = group[0].start, group[-1].end
@@ -428,7 +364,15 @@ def clean_text(text: str, fmt: str) -> CleanResult:
             continue
         if _is_furniture(norm, words, lower):
             continue
-        if _is_heading(norm, group[0].md_heading, words):
+        credit = _trailing_credit(text, start, end)
+        if credit is not None:
+            # The credit follows whitespace, so its normalized text ends ``norm``: cut it off
+            # rather than normalize the whole paragraph again.
+            norm = norm[: len(norm) - len(norm_of(text[credit:end]))].rstrip()
+            end = tighten(text, start, credit)[1]
+            words = _normalized_words(norm)
+        # A block that carried a credit after its last sentence is a paragraph, however short.
+        if credit is None and _is_heading(norm, group[0].md_heading, words):
             candidates.append((Block(start, end, "heading"), norm))
             continue
         prefix = _LEADING_PREFIX.match(text, start, end)

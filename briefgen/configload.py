@@ -77,10 +77,11 @@ def validate_project(
     cfg, metadata = _load(path, topic_files, check_metadata=True)
     meta_setting = cfg.config.corpus.metadata
     if meta_setting and not cfg.resolve(meta_setting).exists():
-        return cfg, [
+        missing = (
             f"{cfg.path.name}: corpus.metadata: {meta_setting} does not exist; articles get "
             "no title, outlet or date from it (set it to null if there is none)"
-        ]
+        )
+        return cfg, [missing]
     if metadata is None:
         return cfg, []
     from briefgen.corpus import corpus_file_names

@@ -25,13 +25,14 @@ from typing import TYPE_CHECKING
 
 import yaml
 
-from briefgen.clean import clean_text, front_matter_end
+from briefgen.clean import clean_text
 from briefgen.decode import SkippedInput, decode_bytes, extract_html_text, reject_binary
 from briefgen.errors import CorpusError
 from briefgen.jsonl_lines import jsonl_chunks
 from briefgen.metadata import _NO_META, load_metadata, merge_meta, meta_from_fields
 from briefgen.models import Document, Source, SourceMeta
 from briefgen.passages import build_passages
+from briefgen.textlines import front_matter_end
 
 if TYPE_CHECKING:
     from briefgen.config import LoadedConfig

@@ -129,7 +129,8 @@ def file_sha256(path: Path) -> str:
 #: The modules whose code decides what a document's passages are: when any of them changes,
 #: every document is cleaned again (an index must never hold passages the code would not cut).
 _PIPELINE_MODULES = (
-    "corpus.py", "decode.py", "metadata.py", "jsonl_lines.py", "clean.py", "passages.py", "models.py",
+    "corpus.py", "decode.py", "metadata.py", "jsonl_lines.py", "clean.py", "textlines.py",
+    "passages.py", "models.py",
 )
 
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from briefgen.clean import clean_text
 from briefgen.corpus import make_document
 from briefgen.models import Document, SourceMeta
+from briefgen.passages import normalize
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -86,3 +89,96 @@ def test_ai_generated_notice_is_a_warning_not_a_passage() -> None:
     )
     assert [p.text for p in doc.passages] == ["The council met on Friday to approve the budget."]
     assert doc.source.warnings == ("This article was AI-generated from agency reports.",)
+
+
+def _block_texts(text: str) -> list[str]:
+    return [normalize(text[b.start : b.end]) for b in clean_text(text, "txt").blocks]
+
+
+_BEFORE = "The ferry service resumed on Monday after a two-week strike by crews.\n"
+_AFTER = "Ticket prices will stay the same until the end of the year, the operator said.\n"
+
+
+def test_a_caption_that_ends_with_its_photo_credit_is_dropped() -> None:
+    for caption in [
+        "Passengers board the first ferry at dawn. Mara Velden / Harbour Daily",
+        "- Crews cheer as the strike ends. Lin Wei / For Harbour Daily",
+        "Deckhands at work on Monday. A Wei / For Harbour Daily (Harbour Weekly 03/10/2017 page 7)",
+        "The new ferry, built in 2016. Tomas J.B. Ardell / Getty Images",
+        "Passengers queue at the pier. Provided to Harbour Daily",
+        "The operator's chief executive at the pier. Photos provided to Harbour Daily",
+        "Ministers meet at the port on Monday. Getty Images",
+    ]:
+        texts = _block_texts(_BEFORE + caption + "\n" + _AFTER)
+        assert texts == [_BEFORE.strip(), _AFTER.strip()], caption
+
+
+def test_prose_with_slashes_or_a_closing_agency_name_is_kept() -> None:
+    for prose in [
+        "The plan covers taxes and/or fees that apply to imported goods.",
+        "The hotline is staffed 24/7 by volunteers trained by the city.",
+        "Negotiators prepared for the U.S. / China talks that start next week.",
+        "Prices swing widely when hit by heat/cold cycles, the study found.",
+        "The cuts were demanded by an EU/IMF bailout agreed in 2012.",
+        "He warmed up before each game by listening to AC/DC at full volume.",
+        "Maybe he should take the stairs next time. H/T Jane Roe",
+        "The deal closed on Friday, the two companies said in a statement. Reuters",
+    ]:
+        assert _block_texts(_BEFORE + prose + "\n" + _AFTER)[1] == prose, prose
+
+
+def test_share_row_with_a_short_link_source_line_and_embedded_post_are_dropped() -> None:
+    for furniture in [
+        "Send Facebook Twitter Google+ Whatsapp Tumblr Permalink http://example.com/p/2Xy7",
+        "Source: Harbour Daily and news agencies",
+        "SOURCE: Port Authority data",
+        "Crews celebrate at the pier tonight! #ferry pic.twitter.com/AbC123xyZ",
+        "A photo posted by Mara Velden (@maravelden) on Feb 6, 2017 at 7:58am PST",
+    ]:
+        assert _block_texts(_BEFORE + furniture + "\n" + _AFTER) == [
+            _BEFORE.strip(),
+            _AFTER.strip(),
+        ], furniture
+    source_sentence = "Source: the operator said the ferries were full."
+    assert source_sentence in _block_texts(_BEFORE + source_sentence + "\n" + _AFTER)
+
+
+def test_wire_dateline_and_trailing_credits_stay_outside_the_paragraph() -> None:
+    text = (
+        "MOSCOW, March 17. /TASS/. The ministry said the ferry link would reopen in May.\n"
+        "The first crossing is planned for May 2, she says. jroe@example.com "
+        "(Harbour Weekly 03/10/2017 page 7)\n"
+        "For details, write to tickets@example.com\n"
+    )
+    assert _block_texts(text) == [
+        "The ministry said the ferry link would reopen in May.",
+        "The first crossing is planned for May 2, she says.",
+        "For details, write to tickets@example.com",
+    ]
+
+
+def test_a_wire_credit_after_the_last_sentence_stays_outside_the_paragraph() -> None:
+    text = (
+        "The lender said profit rose 5 percent in the quarter, helped by trading income.\n\n"
+        "Shares fell 3 percent in Frankfurt. ($1 = 0.7654 euros) "
+        "(Reporting by Jane Roe in London; Additional reporting by Sam Poe; Editing by Bob Day)\n\n"
+        "They gained 6.2 percent in 2006, lagging the index. .SPX (Additional reporting by "
+        "Mark Day in New York)\n\n"
+        "The report was compiled by the ministry and edited by its staff (reviewed by hand).\n"
+    )
+    blocks = clean_text(text, "txt").blocks
+    assert [normalize(text[b.start : b.end]) for b in blocks] == [
+        "The lender said profit rose 5 percent in the quarter, helped by trading income.",
+        "Shares fell 3 percent in Frankfurt. ($1 = 0.7654 euros)",
+        "They gained 6.2 percent in 2006, lagging the index. .SPX",
+        "The report was compiled by the ministry and edited by its staff (reviewed by hand).",
+    ]
+    assert [b.kind for b in blocks] == ["paragraph"] * 4  # shortened, not taken for headings
+
+
+@pytest.mark.parametrize("dateline", ["TOKYO, Feb 10 (AP) — ", "Tokyo, February 10 (ANI): ",
+                                      "Paris, March 3 - ", "SEOUL, Sept. 4 (Yonhap) -- "])
+def test_a_dateline_with_a_month_stays_outside_the_paragraph(dateline: str) -> None:
+    # The month names were once matched case-sensitively in lower case: "Feb" never matched.
+    sentence = "The minister said the talks would resume next week, according to officials."
+    assert _block_texts(_BEFORE + "\n" + dateline + sentence + "\n") == [_BEFORE.strip(), sentence]

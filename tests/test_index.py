@@ -486,3 +486,25 @@ def test_build_and_scheduled_runs_show_a_bounded_number_of_skip_warnings(tmp_pat
     everything: list[str] = []
     update_index(cfg, progress=False, warn=everything.append)  # `briefgen index`: every line
     assert len(everything) == 30
+
+
+def test_the_pipeline_fingerprint_covers_every_module_that_cuts_passages() -> None:
+    # A module that corpus.py reaches (and so may change what passages are) but that is not in
+    # the fingerprint would let an index keep passages the current code would not cut.
+    import re
+
+    from briefgen import indexer
+
+    package = Path(indexer.__file__).parent
+    reached: set[str] = set()
+
+    def visit(module: str) -> None:
+        if module in reached:
+            return
+        reached.add(module)
+        for name in re.findall(r"^\s*from briefgen\.(\w+) import", (package / f"{module}.py").read_text(), re.MULTILINE):
+            visit(name)
+
+    visit("corpus")
+    not_about_passages = {"config", "errors", "yamlread", "yamlproblems"}  # settings and messages
+    assert {f"{m}.py" for m in reached - not_about_passages} == set(indexer._PIPELINE_MODULES)

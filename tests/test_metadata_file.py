@@ -314,7 +314,7 @@ def test_validate_warns_about_a_metadata_file_that_does_not_exist(tmp_path: Path
         "corpus: {path: corpus, metadata: corpus/corpus.yml}\n"
         "topics:\n  t: {title: T, terms: [x]}\n", encoding="utf-8")
     _, warnings = validate_project(tmp_path / "config.yaml")
-    assert warnings == [
+    assert warnings == [(
         "config.yaml: corpus.metadata: corpus/corpus.yml does not exist; articles get no "
         "title, outlet or date from it (set it to null if there is none)"
-    ]
+    )]
