@@ -5,7 +5,8 @@ paragraphs and which are headings; everything else (comment sections, share and 
 prompts, share-button rows, "Related" teaser lists, photo captions and credits — "Photo: …",
 "By Name / Agency", a caption ending in "Name / Outlet" or "Provided to Outlet" —, read-time
 badges, datelines, agency and source credits, print-edition references, embedded social-media
-posts, pull-quotes) is simply left out. A wire dateline ("TOKYO (Reuters) - ",
+posts, pull-quotes, and inline teasers such as "… READ MORE: <headline> …" with the sentence
+they are glued to) is simply left out. A wire dateline ("TOKYO (Reuters) - ",
 "MOSCOW, March 17. /TASS/. ") stays outside the start of a paragraph's span, a reporter's
 e-mail and a print-edition reference outside its end. Provenance notices ("This content is
 AI-generated…", "Originally published in Japanese") are left out too but reported as warnings.
@@ -22,7 +23,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from briefgen.passages import Block, collapse_whitespace, is_plain, normalize, tighten
+from briefgen.passages import (
+    Block,
+    collapse_whitespace,
+    is_plain,
+    normalize,
+    sentence_ends,
+    tighten,
+)
 from briefgen.textlines import TERMINAL, front_matter_end, group_lines, split_lines
 
 _I = re.IGNORECASE
@@ -165,6 +173,12 @@ _PROVENANCE = re.compile(
 )
 _PROVENANCE_MAX_WORDS = 100
 _PROVENANCE_TRIGGERS = ("generated", "written", "produced", "created", "originally", "translated")
+
+# A link to another story inside a paragraph, after a sentence: "… on it. READ MORE: <headline>".
+_INLINE_TEASER = re.compile(
+    r"(?<=[.!?\"”’)]\s)(?:(?:READ\s+MORE|ALSO\s+READ|SEE\s+ALSO|RELATED|OPINION|WATCH|MORE)"
+    r"|(?:Read\s+more|Also\s+read|See\s+also|Related|Opinion|Watch))\s*:\s+(?=\S)"
+)
 
 # --- prefixes that stay outside a paragraph's span ----------------------------------------
 _LEADING_PREFIX = re.compile(
@@ -333,6 +347,29 @@ def _pull_quote_core(text: str) -> str | None:
     return core if _words(core) >= 4 else None
 
 
+def _without_inline_teasers(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Return the spans of a paragraph that are reporting, inline teasers left out.
+
+    In flattened text a link to another story sits between two sentences: "… on it. READ MORE:
+    Israeli settlement law 'violates rights' Trump is more sympathetic …". Where the teaser's
+    headline ends cannot be told, so the paragraph ends before the marker and resumes after the
+    next sentence end: the teaser never reaches a quote, at the cost of the sentence it is
+    glued to.
+    """
+    if text.find(":", start, end) < 0:
+        return [(start, end)]
+    spans: list[tuple[int, int]] = []
+    while (teaser := _INLINE_TEASER.search(text, start, end)) is not None:
+        before = tighten(text, start, teaser.start())
+        if before[0] < before[1]:
+            spans.append(before)
+        resume = next(iter(sentence_ends(text, teaser.end(), end)), end)
+        start = tighten(text, resume, end)[0]
+    if start < end:
+        spans.append((start, end))
+    return spans
+
+
 def clean_text(text: str, fmt: str) -> CleanResult:
     """Find the article's paragraphs and headings in decoded text of format ``fmt``."""
     result = CleanResult()
@@ -381,7 +418,9 @@ def clean_text(text: str, fmt: str) -> CleanResult:
             norm = norm_of(text[start:end])
             if not norm or _is_furniture(norm, _normalized_words(norm), _lower_if_ascii(norm)):
                 continue
-        candidates.append((Block(start, end, "paragraph"), norm))
+        for part_start, part_end in _without_inline_teasers(text, start, end):
+            part = norm if (part_start, part_end) == (start, end) else norm_of(text[part_start:part_end])
+            candidates.append((Block(part_start, part_end, "paragraph"), part))
 
     paragraph_keys: list[str] | None = None  # made only if some paragraph looks like a quote
     for i, (block, norm) in enumerate(candidates):

@@ -182,3 +182,21 @@ def test_a_dateline_with_a_month_stays_outside_the_paragraph(dateline: str) -> N
     # The month names were once matched case-sensitively in lower case: "Feb" never matched.
     sentence = "The minister said the talks would resume next week, according to officials."
     assert _block_texts(_BEFORE + "\n" + dateline + sentence + "\n") == [_BEFORE.strip(), sentence]
+
+
+def test_an_inline_teaser_never_reaches_a_paragraph() -> None:
+    text = (
+        _BEFORE + "\n"
+        "The ministry declined to comment on the bill. READ MORE: Harbour law 'violates the "
+        "rules' The minister is more sympathetic to the plan than his predecessor was. "
+        "He met the mayor in February. Related: Ferry strike ends after two weeks The mayor "
+        "welcomed the news.\n"
+        "Prices rose by 2 percent: more than forecast. The council said: Watch the budget.\n"
+    )
+    assert _block_texts(text) == [
+        _BEFORE.strip(),
+        "The ministry declined to comment on the bill.",
+        # the sentence the teaser is glued to goes with it: where its headline ends is unknown
+        "He met the mayor in February.",
+        "Prices rose by 2 percent: more than forecast. The council said: Watch the budget.",
+    ]
