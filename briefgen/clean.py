@@ -208,6 +208,12 @@ _TRAILING_CREDIT = re.compile(
     re.IGNORECASE,
 )
 _TRAILING_CREDIT_REACH = 400  # characters from a paragraph's end where the credit may start
+# A share prompt glued after the last sentence: "… comment from Lute.- Share this slide: Learn more".
+_TRAILING_PROMPT = re.compile(
+    r"(?<=[.!?\"”’)])\s*[-–—]?\s*share\s+this\s+(?:slide|article|story|post|page|video|photo)\b"
+    r"[^.!?]{0,60}\Z",
+    re.IGNORECASE,
+)
 
 _TOKEN = re.compile(r"[\w-]+")
 _WORD = re.compile(r"\w+")
@@ -309,6 +315,10 @@ def _is_furniture(text: str, words: int, lower: str | None) -> bool:
 def _trailing_credit(text: str, start: int, end: int) -> int | None:
     """Return where a credit after the last sentence of ``text[start:end]`` begins, if any."""
     tail = max(start, end - _TRAILING_CREDIT_REACH)
+    if text.find("hare this", tail, end) >= 0 and (
+        prompt := _TRAILING_PROMPT.search(text, tail, end)
+    ):
+        return _trailing_credit(text, start, prompt.start()) or prompt.start()
     # Cheap tests first: a credit holds an e-mail address, or ends with "page N)" or "by …)".
     if text.find("@", tail, end) < 0 and (
         text[end - 1] != ")"

@@ -200,3 +200,8 @@ def test_an_inline_teaser_never_reaches_a_paragraph() -> None:
         "He met the mayor in February.",
         "Prices rose by 2 percent: more than forecast. The council said: Watch the budget.",
     ]
+
+
+def test_a_share_prompt_glued_after_the_last_sentence_is_left_out() -> None:
+    text = _BEFORE + "\nThe article was updated with a comment from the mayor.- Share this slide: Learn more\n"
+    assert _block_texts(text) == [_BEFORE.strip(), "The article was updated with a comment from the mayor."]
