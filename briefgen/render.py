@@ -116,6 +116,7 @@ def _environment(
     )
     env.filters["anchor"] = lambda text: Markup(github_slug(str(text)))
     env.filters["longdate"] = long_date
+    env.filters["count"] = lambda n: f"{int(n):,}"  # 105359 → "105,359"
     return env
 
 

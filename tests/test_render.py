@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import io
 import re
@@ -105,6 +106,13 @@ def template_copy(tmp_path: Path, md_template: str | None = None, html_template:
     if html_template is not None:
         (folder / "brief.html.j2").write_text(html_template, encoding="utf-8")
     return folder
+
+
+def test_large_counts_have_thousands_separators() -> None:
+    brief = make_brief()
+    big = dataclasses.replace(brief, corpus=dataclasses.replace(
+        brief.corpus, source_count=105359, dated_count=104198))
+    assert "Based on 105,359 sources in the corpus (104,198 dated, " in render_markdown(big, [TEMPLATES])
 
 
 def test_undefined_variable_names_template_file_and_line(tmp_path: Path) -> None:
