@@ -1,6 +1,7 @@
 """Build a brief: the pipeline steps in order, outputs written atomically.
 
-1. find the brief in the config;   2. select each topic's passages from the index;
+1. find the brief in the config;   2. select each topic's passages from the index (topics in
+   parallel processes on a large index, ``select_parallel``);
 3. assemble the Brief (plain data); 4. render every format in memory;
 5. write the files (each atomically, only after every format rendered).
 
@@ -153,16 +154,15 @@ def find_brief(cfg: LoadedConfig, brief_name: str | None) -> tuple[str, BriefSpe
 def select_sections(
     cfg: LoadedConfig, spec: BriefSpec, day: dt.date
 ) -> tuple[list[TopicSelection], CorpusSummary]:
-    """Select every topic's passages and describe the corpus, with one open index."""
+    """Select every topic's passages (in parallel where it pays) and describe the corpus."""
     from briefgen.index import open_index
-    from briefgen.select import select_passages
+    from briefgen.select_parallel import select_topics
 
+    selections = select_topics(
+        cfg, [(key, topic_for_brief(cfg.topics[key], spec)) for key in spec.topics], as_of=day
+    )
     with open_index(cfg) as index:
-        selections = [
-            select_passages(topic_for_brief(cfg.topics[key], spec), index, key=key, as_of=day)
-            for key in spec.topics
-        ]
-        # One query, not every source loaded (twice): a corpus can hold 100,000 articles.
+        # Stored by the indexer: not every source loaded, not 100,000 rows hashed per build.
         sources, dated, date_from, date_to = index.date_summary()
         corpus = CorpusSummary(
             source_count=sources,

@@ -12,6 +12,8 @@ Layout (schema version in ``PRAGMA user_version``):
 - ``passages``: the passage spans and texts; ``passages_fts`` is an *external-content* FTS5
   table over ``passages.text``, so every text is stored once (a plain FTS5 table would store
   it twice; a contentless one cannot delete rows on SQLite < 3.43).
+- ``settings``: the corpus settings fingerprint and the *corpus facts* (snapshot hash and date
+  range, see :func:`store_corpus_facts`): computed by the indexer, read by every build.
 """
 
 from __future__ import annotations
@@ -72,6 +74,9 @@ CREATE VIRTUAL TABLE passages_fts USING fts5(
 
 _META_COLUMNS = ("title", "outlet", "author", "date", "url", "kind")
 
+#: The ``settings`` key of the stored corpus facts (:func:`store_corpus_facts`).
+CORPUS_FACTS_KEY = "corpus_facts"
+
 
 def index_path(cfg: LoadedConfig) -> Path:
     """Return where the configured index lives."""
@@ -118,6 +123,51 @@ def schema_version(con: sqlite3.Connection) -> int:
 def create_schema(con: sqlite3.Connection) -> None:
     """Create the tables of an empty database and stamp the schema version."""
     con.executescript("BEGIN;" + _SCHEMA + f"PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
+
+
+def snapshot_hash_of(con: sqlite3.Connection) -> str:
+    """Return a sha256 over the sorted (doc_id, sha256) pairs: equal hashes, equal corpus."""
+    digest = hashlib.sha256()
+    for doc_id, sha in con.execute("SELECT doc_id, sha256 FROM documents ORDER BY doc_id"):
+        digest.update(f"{doc_id}\t{sha}\n".encode())
+    return digest.hexdigest()
+
+
+def date_summary_of(con: sqlite3.Connection) -> tuple[int, int, str | None, str | None]:
+    """Return (sources, sources with an ISO date, earliest date, latest date), in one query."""
+    row = con.execute(
+        "SELECT COUNT(*), COUNT(day), MIN(day), MAX(day) FROM (SELECT CASE WHEN date GLOB "
+        "'[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]*' THEN substr(date, 1, 10) END AS day "
+        "FROM documents)"
+    ).fetchone()
+    return int(row[0]), int(row[1]), row[2], row[3]
+
+
+def store_corpus_facts(con: sqlite3.Connection) -> None:
+    """Compute and store the snapshot hash and date summary, unless they are stored already.
+
+    Both scan every document (~0.15 s for 100,000), which every build would otherwise pay.
+    They are computed with the very functions ``Index`` falls back on, inside a write
+    transaction (no change can slip in between), and every ``IndexWriter`` method that
+    changes ``documents`` deletes them in its own transaction (the only code that writes
+    that table). So a stored value is what a fresh computation would give. Call with no
+    transaction open.
+    """
+    key = (CORPUS_FACTS_KEY,)
+    if con.execute("SELECT 1 FROM settings WHERE key = ?", key).fetchone() is not None:
+        return
+    con.execute("BEGIN IMMEDIATE")
+    try:
+        facts = {"snapshot_hash": snapshot_hash_of(con), "date_summary": date_summary_of(con)}
+        con.execute(
+            "INSERT OR REPLACE INTO settings(key, value) VALUES (?, ?)",
+            (CORPUS_FACTS_KEY, json.dumps(facts, ensure_ascii=False)),
+        )
+        con.execute("COMMIT")
+    except BaseException:
+        if con.in_transaction:
+            con.execute("ROLLBACK")
+        raise
 
 
 def meta_values(meta: SourceMeta) -> tuple[str | None, ...]:
@@ -175,8 +225,13 @@ class IndexWriter:
         """Store a setting."""
         self.con.execute("INSERT OR REPLACE INTO settings(key, value) VALUES (?, ?)", (key, value))
 
+    def _drop_corpus_facts(self) -> None:
+        """Forget the stored corpus facts: ``documents`` is about to change (same transaction)."""
+        self.con.execute("DELETE FROM settings WHERE key = ?", (CORPUS_FACTS_KEY,))
+
     def clear(self) -> None:
         """Delete every document, passage and file record (the schema stays)."""
+        self._drop_corpus_facts()
         self.con.execute("INSERT INTO passages_fts(passages_fts) VALUES ('delete-all')")
         self.con.execute("DELETE FROM passages")
         self.con.execute("DELETE FROM documents")
@@ -226,7 +281,10 @@ class IndexWriter:
 
     def delete_documents(self, ids: Iterable[int]) -> None:
         """Delete documents (by row id) with their passages and full-text entries."""
-        for chunk in _chunks(list(ids), 500):
+        ids = list(ids)
+        if ids:
+            self._drop_corpus_facts()
+        for chunk in _chunks(ids, 500):
             marks = ",".join("?" * len(chunk))
             # External-content FTS5 needs the old text to remove its terms, so the 'delete'
             # command must run before the passages rows go.
@@ -251,6 +309,8 @@ class IndexWriter:
                 passage += 1
             doc += 1
         self._next_doc, self._next_passage = doc, passage
+        if doc_rows:
+            self._drop_corpus_facts()
         self.con.executemany(
             "INSERT INTO documents(id, doc_id, source_path, sha256, meta_key, title, outlet, "
             "author, date, url, kind, warnings) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -364,20 +424,33 @@ class Index:
         return [_passage(row, 0) for row in rows]
 
     def snapshot_hash(self) -> str:
-        """Return a sha256 over the sorted (doc_id, sha256) pairs: equal hashes, equal corpus."""
-        digest = hashlib.sha256()
-        for doc_id, sha in self._con.execute("SELECT doc_id, sha256 FROM documents ORDER BY doc_id"):
-            digest.update(f"{doc_id}\t{sha}\n".encode())
-        return digest.hexdigest()
+        """Return a sha256 over the sorted (doc_id, sha256) pairs: equal hashes, equal corpus.
+
+        The value the indexer stored (:func:`store_corpus_facts`) if it is there, else computed.
+        """
+        stored = self._stored_facts().get("snapshot_hash")
+        return stored if isinstance(stored, str) else snapshot_hash_of(self._con)
 
     def date_summary(self) -> tuple[int, int, str | None, str | None]:
-        """Return (sources, sources with an ISO date, earliest date, latest date), in one query."""
+        """Return (sources, sources with an ISO date, earliest date, latest date).
+
+        The value the indexer stored (:func:`store_corpus_facts`) if it is there, else computed.
+        """
+        stored = self._stored_facts().get("date_summary")
+        if isinstance(stored, list) and len(stored) == 4:
+            sources, dated, date_from, date_to = stored
+            return int(sources), int(dated), date_from, date_to
+        return date_summary_of(self._con)
+
+    def _stored_facts(self) -> dict[str, Any]:
         row = self._con.execute(
-            "SELECT COUNT(*), COUNT(day), MIN(day), MAX(day) FROM (SELECT CASE WHEN date GLOB "
-            "'[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]*' THEN substr(date, 1, 10) END AS day "
-            "FROM documents)"
+            "SELECT value FROM settings WHERE key = ?", (CORPUS_FACTS_KEY,)
         ).fetchone()
-        return int(row[0]), int(row[1]), row[2], row[3]
+        try:
+            facts = json.loads(row[0]) if row is not None else {}
+        except ValueError:
+            return {}  # unreadable: computed afresh instead
+        return facts if isinstance(facts, dict) else {}
 
     def counts(self) -> tuple[int, int]:
         """Return (documents, passages) in the index."""
@@ -403,7 +476,7 @@ def _source(row: Sequence[Any], i: int) -> Source:
         source_path=row[i + 1],
         sha256=row[i + 2],
         meta=SourceMeta(*row[i + 3 : i + 9]),
-        warnings=tuple(json.loads(row[i + 9])),
+        warnings=() if row[i + 9] == "[]" else tuple(json.loads(row[i + 9])),
     )
 
 

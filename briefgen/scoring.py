@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import re
 import sqlite3
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import chain
@@ -40,6 +40,8 @@ REPEAT_BONUS = 1.0
 # What the tokenizer keeps of ASCII text (after lowercasing): every other character separates.
 _ASCII_WORD = re.compile(r"[a-z0-9]+")
 WORD_CACHE_MAX = 500_000  # distinct words remembered per tokenizer (about 50 MB at most)
+_WORDS_PER_ROW = 1000  # one-token words sent to the tokenizer together, as one row
+_ROWS_PER_ROUND = 20_000  # rows tokenized at once (bounds the in-memory table)
 _WORDS: dict[str, dict[str, tuple[str, ...]]] = {}  # tokenizer → word → its stemmed tokens
 
 
@@ -57,7 +59,8 @@ class Analyzer:
     def __init__(self, tokenize: str = TOKENIZE) -> None:
         self._db = sqlite3.connect(":memory:")
         quoted = tokenize.replace("'", "''")
-        self._db.execute(f"CREATE VIRTUAL TABLE t USING fts5(x, tokenize='{quoted}')")
+        # Contentless: only the tokens are needed, and 'delete-all' empties it at once.
+        self._db.execute(f"CREATE VIRTUAL TABLE t USING fts5(x, content='', tokenize='{quoted}')")
         self._db.execute("CREATE VIRTUAL TABLE v USING fts5vocab(t, 'instance')")
         self._words = _WORDS.setdefault(tokenize, {})
 
@@ -70,27 +73,46 @@ class Analyzer:
             for text in texts
         ]
         words = self._words
-        new = {w for ws in split for w in ws if w not in words}
+        seen = set(chain.from_iterable(split))
+        new = seen.difference(words)
         if len(words) + len(new) > WORD_CACHE_MAX:
             words.clear()  # a bounded memory for long-running processes (evaluation, scheduler)
-            new = {w for ws in split for w in ws}
+            new = seen
         self._tokenize_words(sorted(new))
         return [tuple(chain.from_iterable(map(words.__getitem__, ws))) for ws in split]
 
     def _tokenize_words(self, batch: list[str]) -> None:
-        """Tokenize words (no whitespace in them) through FTS5 and remember their stems."""
-        for start in range(0, len(batch), 20000):
-            chunk = batch[start : start + 20000]
+        """Tokenize words (no whitespace in them) through FTS5 and remember their stems.
+
+        A word of ASCII letters and digits only (every word of an ASCII text) is one run of
+        token characters, which the tokenizer turns into exactly one token; so such words
+        share rows, space-separated, and a row's n-th token is its n-th word's. Any other word
+        may give no token or several ("u.s.", "日本と中国"): it gets a row of its own.
+        """
+        simple = [w for w in batch if w.isascii() and w.isalnum()]
+        others = [w for w in batch if not (w.isascii() and w.isalnum())]
+        groups = [simple[i : i + _WORDS_PER_ROW] for i in range(0, len(simple), _WORDS_PER_ROW)]
+        for group, row in zip(groups, self._tokenize_rows([" ".join(g) for g in groups])):
+            if len(row) == len(group):
+                self._words.update(zip(group, ((token,) for token in row)))
+            else:  # cannot happen (see above); if it did, a row per word keeps it exact
+                others += group
+        for word, row in zip(others, self._tokenize_rows(others)):
+            self._words[word] = tuple(row)
+
+    def _tokenize_rows(self, rows: list[str]) -> list[list[str]]:
+        """Return each row's tokens, in order, as the FTS5 tokenizer makes them."""
+        out: list[list[str]] = []
+        for start in range(0, len(rows), _ROWS_PER_ROUND):
+            chunk = rows[start : start + _ROWS_PER_ROUND]
             with self._db:
-                self._db.execute("DELETE FROM t")
-                self._db.executemany(
-                    "INSERT INTO t(rowid, x) VALUES (?, ?)", enumerate(chunk, 1)
-                )
-            tokens: dict[int, list[str]] = defaultdict(list)
-            for doc, term in self._db.execute("SELECT doc, term FROM v ORDER BY doc, offset"):
-                tokens[doc].append(term)
-            for i, word in enumerate(chunk, 1):
-                self._words[word] = tuple(tokens.get(i, ()))
+                self._db.execute("INSERT INTO t(t) VALUES ('delete-all')")
+                self._db.executemany("INSERT INTO t(rowid, x) VALUES (?, ?)", enumerate(chunk))
+            found: list[dict[int, str]] = [{} for _ in chunk]
+            for doc, offset, term in self._db.execute("SELECT doc, offset, term FROM v"):
+                found[doc][offset] = term
+            out += [[row[k] for k in sorted(row)] for row in found]
+        return out
 
     def stems(self, text: str) -> tuple[str, ...]:
         """Return the stemmed tokens of one text."""

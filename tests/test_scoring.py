@@ -5,9 +5,11 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from briefgen import scoring
 from briefgen.scoring import TOKENIZE, Analyzer
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
@@ -41,4 +43,32 @@ def test_analyzer_matches_fts5_on_the_seeds_and_tricky_text() -> None:
     list("aBz09 .,-'\t\n\x00_") + ["é", "\u0301", "ß", "İ", "\u00a0", "\u2028", "日", "\u200b", "Ω"]
 )), max_size=5))
 def test_analyzer_matches_fts5_on_any_text(texts: list[str]) -> None:
+    assert Analyzer().stems_many(texts) == fts5_tokens(texts)
+
+
+def many_words() -> list[str]:
+    """Texts with thousands of distinct words, ASCII and not, most of them unseen."""
+    seeds = " ".join(p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt")))
+    words = sorted(set(seeds.split())) + [f"w{i}x" for i in range(2500)]
+    words += ["Tariffs", "TRADING", "a" * 300, "0", "42nd", "co-op", "u.s.", "日本と中国", "naïve"]
+    return [" ".join(words[i : i + 37]) for i in range(0, len(words), 37)] + TRICKY
+
+
+def test_words_tokenized_in_shared_rows_match_fts5(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(scoring, "_WORDS", {})  # every word goes through the tokenizer
+    texts = many_words()
+    assert Analyzer().stems_many(texts) == fts5_tokens(texts)
+
+
+def test_a_shared_row_that_does_not_add_up_falls_back_to_a_row_per_word(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(scoring, "_WORDS", {})
+    real = Analyzer._tokenize_rows
+
+    def lose_a_token(self: Analyzer, rows: list[str]) -> list[list[str]]:
+        return [tokens[:-1] if " " in row else tokens for row, tokens in zip(rows, real(self, rows))]
+
+    monkeypatch.setattr(Analyzer, "_tokenize_rows", lose_a_token)
+    texts = many_words()
     assert Analyzer().stems_many(texts) == fts5_tokens(texts)
