@@ -200,7 +200,10 @@ def doc_ids_for(paths: list[Path], corpus_root: Path) -> dict[Path, str]:
 def file_metadata(cfg: LoadedConfig) -> dict[str, SourceMeta]:
     """Return the corpus metadata file's entries by file name (ConfigError if it is broken)."""
     meta_path = cfg.config.corpus.metadata
-    return load_metadata(cfg.resolve(meta_path)) if meta_path else {}
+    if not meta_path:
+        return {}
+    # Parsed once per change of the file, kept beside the index (see load_metadata).
+    return load_metadata(cfg.resolve(meta_path), cfg.resolve(cfg.config.index.path).parent)
 
 
 def file_meta(path: Path, cfg: LoadedConfig) -> SourceMeta:

@@ -318,3 +318,49 @@ def test_validate_warns_about_a_metadata_file_that_does_not_exist(tmp_path: Path
         "config.yaml: corpus.metadata: corpus/corpus.yml does not exist; articles get no "
         "title, outlet or date from it (set it to null if there is none)"
     )]
+
+
+def test_a_checked_metadata_file_is_parsed_again_only_when_it_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "corpus.yaml"
+    path.write_text("a.txt:\n  title: First\n", encoding="utf-8")
+    cache_dir = tmp_path / ".briefgen"
+    assert load_metadata(path, cache_dir)["a.txt"].title == "First"
+    assert (cache_dir / metadata.METADATA_CACHE).is_file()
+
+    parsed: list[str] = []
+    real = metadata.read_metadata
+
+    def counting(*args: object, **kwargs: object) -> object:
+        parsed.append("yaml")
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(metadata, "read_metadata", counting)
+    metadata._load_metadata_cached.cache_clear()  # a new process
+    assert load_metadata(path, cache_dir)["a.txt"].title == "First"
+    assert parsed == []  # from the cache
+
+    path.write_text("a.txt:\n  title: Second\n", encoding="utf-8")
+    assert load_metadata(path, cache_dir)["a.txt"].title == "Second"
+    assert parsed == ["yaml"]
+
+    path.write_text("a.txt:\n  titel: Third\n", encoding="utf-8")  # a mistake is never cached
+    with pytest.raises(ConfigError, match="did you mean 'title'"):
+        load_metadata(path, cache_dir)
+    metadata._load_metadata_cached.cache_clear()
+    with pytest.raises(ConfigError):
+        load_metadata(path, cache_dir)
+
+
+def test_a_broken_or_unwritable_cache_only_costs_a_parse(tmp_path: Path) -> None:
+    path = tmp_path / "corpus.yaml"
+    path.write_text("a.txt:\n  outlet: Reuters\n", encoding="utf-8")
+    cache_dir = tmp_path / "cache"
+    cache_dir.mkdir()
+    (cache_dir / metadata.METADATA_CACHE).write_text("{not json", encoding="utf-8")
+    assert load_metadata(path, cache_dir)["a.txt"].outlet == "Reuters"
+    metadata._load_metadata_cached.cache_clear()
+    blocked = tmp_path / "file-not-folder"
+    blocked.write_text("", encoding="utf-8")
+    assert load_metadata(path, blocked)["a.txt"].outlet == "Reuters"  # cannot write: still read
