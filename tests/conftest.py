@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
+from indexdata import article, make_cfg
+
+from briefgen.config import LoadedConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -22,18 +25,30 @@ settings.register_profile(
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    """A copy of the project (config.yaml, seeds/, topics/, templates/) in a temporary folder."""
-    dest = tmp_path / "project"
+def copy_project(dest: Path) -> Path:
+    """Copy the project (config.yaml, seeds/, topics/, templates/) into a new folder ``dest``."""
     dest.mkdir()
-    for name in ("config.yaml",):
-        if (ROOT / name).exists():
-            shutil.copy2(ROOT / name, dest / name)
+    shutil.copy2(ROOT / "config.yaml", dest / "config.yaml")
     for name in ("seeds", "topics", "templates"):
         if (ROOT / name).exists():
             shutil.copytree(ROOT / name, dest / name)
     return dest
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A copy of the project (config.yaml, seeds/, topics/, templates/) in a temporary folder."""
+    return copy_project(tmp_path / "project")
+
+
+@pytest.fixture
+def txt_corpus(tmp_path: Path) -> LoadedConfig:
+    """A folder corpus of three plain-text articles."""
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    for name, topic in (("alpha", "tariff"), ("beta", "alliance"), ("gamma", "semiconductor")):
+        (folder / f"{name}.txt").write_text(article(topic), encoding="utf-8")
+    return make_cfg(tmp_path)
 
 
 @pytest.fixture

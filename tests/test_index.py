@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from indexdata import article, make_cfg, write_jsonl
 
 from briefgen import corpus
 from briefgen.cli import cli
@@ -23,32 +24,6 @@ from briefgen.errors import CorpusError, IndexError_
 from briefgen.index import SCHEMA_VERSION, open_index, update_index
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def article(topic: str, n: int = 3) -> str:
-    """Return a plain-text article of ``n`` paragraphs that cleaning keeps."""
-    paragraphs = [
-        f"The government said on Monday that {topic} talks would continue next week, "
-        f"according to officials familiar with the matter. Paragraph {i} adds detail on {topic}."
-        for i in range(1, n + 1)
-    ]
-    return "\n\n".join(paragraphs) + "\n"
-
-
-def make_cfg(root: Path, corpus_path: str = "corpus", **corpus_settings: object) -> LoadedConfig:
-    """Return a config for a corpus under ``root`` (no metadata file, no topics)."""
-    data = {"corpus": {"path": corpus_path, "metadata": None, **corpus_settings}, "topic_files": []}
-    return LoadedConfig(config=Config.model_validate(data), path=root / "config.yaml", root=root, topics={})
-
-
-@pytest.fixture
-def txt_corpus(tmp_path: Path) -> LoadedConfig:
-    """A folder corpus of three plain-text articles."""
-    folder = tmp_path / "corpus"
-    folder.mkdir()
-    for name, topic in (("alpha", "tariff"), ("beta", "alliance"), ("gamma", "semiconductor")):
-        (folder / f"{name}.txt").write_text(article(topic), encoding="utf-8")
-    return make_cfg(tmp_path)
 
 
 def count_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
@@ -137,12 +112,6 @@ def test_deleted_file_disappears_from_search(txt_corpus: LoadedConfig) -> None:
     assert search_ids(txt_corpus, "semiconductor") == set()
     with open_index(txt_corpus) as ix:
         assert ix.source("gamma") is None and ix.passages("gamma") == []
-
-
-def write_jsonl(path: Path, records: list[dict[str, object]]) -> None:
-    with gzip.open(path, "wt", encoding="utf-8") as fh:
-        for record in records:
-            fh.write(json.dumps(record) + "\n")
 
 
 def test_jsonl_is_incremental_per_record(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

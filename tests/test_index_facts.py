@@ -6,8 +6,7 @@ import json
 import sqlite3
 from pathlib import Path
 
-import pytest
-from test_index import article, make_cfg, write_jsonl
+from indexdata import article, make_cfg, write_jsonl
 
 from briefgen.config import LoadedConfig
 from briefgen.index import (
@@ -21,16 +20,6 @@ from briefgen.index import (
     store_corpus_facts,
     update_index,
 )
-
-
-@pytest.fixture
-def txt_corpus(tmp_path: Path) -> LoadedConfig:
-    """A folder corpus of three plain-text articles (as in test_index)."""
-    folder = tmp_path / "corpus"
-    folder.mkdir()
-    for name, topic in (("alpha", "tariff"), ("beta", "alliance"), ("gamma", "semiconductor")):
-        (folder / f"{name}.txt").write_text(article(topic), encoding="utf-8")
-    return make_cfg(tmp_path)
 
 
 def fresh_facts(cfg: LoadedConfig) -> dict[str, object]:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import copy_project
 
 from briefgen.cli import cli
 from briefgen.config import LoadedConfig, Topic
@@ -35,12 +36,7 @@ HOSTILE = ['"', '""', 'a"b', "(", ")", "AND", "OR", "NOT", "NEAR", "NEAR(a b)", 
 @pytest.fixture(scope="module")
 def seeds_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the project with the seeds indexed, built once for the module."""
-    dest = tmp_path_factory.mktemp("select") / "project"
-    dest.mkdir()
-    shutil.copy2(ROOT / "config.yaml", dest / "config.yaml")
-    for name in ("seeds", "topics", "templates"):
-        if (ROOT / name).exists():
-            shutil.copytree(ROOT / name, dest / name)
+    dest = copy_project(tmp_path_factory.mktemp("select") / "project")
     update_index(load_config(dest / "config.yaml"), progress=False, warn=lambda m: None)
     return dest
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import copy_project
 from test_golden import GOLDEN
 
 from briefgen import select_parallel
@@ -29,12 +29,7 @@ AS_OF = dt.date(2026, 3, 15)
 @pytest.fixture(scope="module")
 def cfg(tmp_path_factory: pytest.TempPathFactory) -> LoadedConfig:
     """The seeds project, indexed once for the module."""
-    dest = tmp_path_factory.mktemp("parallel") / "project"
-    dest.mkdir()
-    shutil.copy2(ROOT / "config.yaml", dest / "config.yaml")
-    for name in ("seeds", "topics", "templates"):
-        if (ROOT / name).exists():
-            shutil.copytree(ROOT / name, dest / name)
+    dest = copy_project(tmp_path_factory.mktemp("parallel") / "project")
     loaded = load_config(dest / "config.yaml")
     update_index(loaded, progress=False, warn=lambda m: None)
     return loaded
