@@ -175,7 +175,7 @@ def diagnose(truth_text: str, pred: str) -> tuple[str, str]:
 
 
 def run_extract(ctx: Context) -> Section:
-    """6. Score briefgen.corpus.extract_html_text (and plain trafilatura) on 181 pages."""
+    """6. Score briefgen.corpus.files.extract_html_text (and plain trafilatura) on 181 pages."""
     sec = Section("extract", "6. HTML extraction quality (article-extraction-benchmark)")
     tarball = data_file(EXTRACTION_TARBALL)
     if tarball is None:
@@ -190,12 +190,12 @@ def run_extract(ctx: Context) -> Section:
 
     extractors: list[tuple[str, Callable[[str], str | None]]] = []
     if module_exists("corpus"):
-        from briefgen import corpus
+        from briefgen.corpus import files as corpus
 
         if hasattr(corpus, "extract_html_text"):
             extractors.append(("briefgen `corpus.extract_html_text`", corpus.extract_html_text))
     if not extractors:
-        sec.details.append("`briefgen.corpus.extract_html_text` does not exist yet: only plain "
+        sec.details.append("`briefgen.corpus.files.extract_html_text` does not exist yet: only plain "
                            "trafilatura was scored.")
     extractors.append((("plain `trafilatura.extract(html, include_comments=False)` "
                        f"{trafilatura.__version__} (reference)"), plain_trafilatura))

@@ -77,7 +77,7 @@ def indexed_passage_texts(db: Path, corpus: Path, config: Path) -> tuple[Path, i
     """The passage texts exactly as `briefgen index` stored them, one per line.
 
     Read straight from the index's `passages` table; if its layout is not what this expects,
-    the texts are cut again with briefgen.corpus.read_path (slower, same texts).
+    the texts are cut again with briefgen.corpus.files.read_path (slower, same texts).
     """
     out = WORK / "passages" / f"{corpus.name}.indexed.txt"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -110,7 +110,7 @@ def measure_floor(passages_file: Path, runs: int) -> tuple[Stats, list[str]]:
 
 
 def run_index(ctx: Context) -> Section:
-    """1. Index the Reuters financial corpus from scratch through `briefgen index`."""
+    """1. SqliteStore the Reuters financial corpus from scratch through `briefgen index`."""
     sec = Section("index", "1. Indexing from scratch vs the bare FTS5 floor")
     full = data_file(REUTERS_FINANCIAL)
     if full is None:
@@ -220,8 +220,8 @@ WORKER_PROFILE = """
 import sys
 sys.path.insert(0, {root!r})
 from pathlib import Path
-from briefgen import corpus
-from briefgen.configload import load_config
+from briefgen.corpus import files as corpus
+from briefgen.config.load import load_config
 cfg = load_config(Path({config!r}), topic_files=[])
 n = sum(len(d.passages) for d in corpus.read_path(Path({corpus!r}), cfg, warn=lambda m: None))
 print(n, "passages")

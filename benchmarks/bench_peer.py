@@ -37,7 +37,7 @@ QUERY_REPS = 20
 
 def topic_terms(config: Path) -> dict[str, dict[str, float]]:
     """The default brief's topics and their weighted terms, from the generated config."""
-    from briefgen.configload import load_config
+    from briefgen.config.load import load_config
 
     cfg = load_config(config, topic_files=[])
     brief = cfg.config.briefs[cfg.config.default_brief or next(iter(cfg.config.briefs))]
@@ -90,13 +90,13 @@ def worker(passages_file: Path, queries: dict[str, str], reps: int) -> dict[str,
 
 
 def fts_latencies(config: Path, queries: dict[str, str], reps: int) -> dict[str, list[float]]:
-    """briefgen's Index.search with the same OR queries, in-process, on the full index."""
-    from briefgen.configload import load_config
-    from briefgen.index import open_index
+    """briefgen's SqliteStore.search with the same OR queries, in-process, on the full index."""
+    from briefgen.config.load import load_config
+    from briefgen.index.backends import open_store
 
     cfg = load_config(config, topic_files=[])
     out: dict[str, list[float]] = {}
-    with open_index(cfg) as index:
+    with open_store(cfg) as index:
         for key, match in queries.items():
             index.search(match, limit=TOP_K)  # warm the page cache once
             times = []
@@ -159,11 +159,11 @@ def run_peer(ctx: Context) -> Section:
     if ctx.shared.get("index_ready") and module_exists("index"):
         fts_q = {k: fts_query(t) for k, t in terms.items()}
         fts_lat = fts_latencies(config, fts_q, reps)
-        sec.details.append("FTS5 queries (briefgen `Index.search`, limit "
+        sec.details.append("FTS5 queries (briefgen `SqliteStore.search`, limit "
                            f"{TOP_K}):\n\n" + "\n".join(f"- `{k}`: `{q[:160]}…`"
                                                          for k, q in fts_q.items()))
     select_lat = ctx.shared.get("select_latency", {})
-    rows = [("| topic | bm25s retrieve p50 / p95 (ms) | briefgen Index.search p50 / p95 (ms) "
+    rows = [("| topic | bm25s retrieve p50 / p95 (ms) | briefgen SqliteStore.search p50 / p95 (ms) "
             "| briefgen select_topic p50 (ms) | bm25s hits > 0 |"), "|---|---:|---:|---:|---:|"]
     for key in terms:
         b = bm_lat[key]

@@ -26,7 +26,7 @@ WORK = BENCH_DIR / "work" / "render"
 AS_OF = "2026-03-15"
 sys.path.insert(0, str(ROOT))
 
-from briefgen.render_pdf import PDF_OPTIONS  # after the sys.path line
+from briefgen.outputs.pdf import PDF_OPTIONS
 
 # A bare WeasyPrint render with the same PDF options as briefgen (a tagged PDF).
 BARE = f"""
@@ -39,11 +39,11 @@ weasyprint.HTML(filename=html).write_pdf(out, stylesheets=[weasyprint.CSS(filena
 
 def prepare() -> tuple[Path, Path, Path]:
     """Copy the project, index it, and save the default brief's HTML next to its CSS."""
-    from briefgen.brief import assemble_brief
+    from briefgen.brief.assemble import assemble_brief
     from briefgen.build import find_brief, select_sections
-    from briefgen.configload import load_config
-    from briefgen.index import update_index
-    from briefgen.render import find_template_dirs, render_html, render_markdown
+    from briefgen.config.load import load_config
+    from briefgen.index.update import update_index
+    from briefgen.outputs.render import find_template_dirs, render_html, render_markdown
 
     shutil.rmtree(WORK, ignore_errors=True)
     project = WORK / "project"

@@ -42,14 +42,14 @@ SELECT_BUDGET_S = 6.0  # per topic and process: slow selections get fewer repeat
 
 def select_worker(config: Path, reps: int) -> dict[str, Any]:
     """Time select_topic for each default-brief topic: the first call, then up to `reps` more."""
-    from briefgen.configload import load_config
-    from briefgen.index import open_index
-    from briefgen.select import select_topic
+    from briefgen.config.load import load_config
+    from briefgen.index.backends import open_store
+    from briefgen.select.selection import select_topic
 
     cfg = load_config(config)
     brief = cfg.config.briefs[cfg.config.default_brief or next(iter(cfg.config.briefs))]
     out: dict[str, Any] = {}
-    with open_index(cfg) as index:
+    with open_store(cfg) as index:
         for key in brief.topics:
             t0 = time.perf_counter()
             selection = select_topic(cfg, key, index=index)

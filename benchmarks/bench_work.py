@@ -116,10 +116,10 @@ def _fingerprint(corpus: Path) -> str:
 def passage_texts(corpus: Path, config: Path) -> tuple[Path, int, str]:
     """One passage text per line, as briefgen's own reader cuts them (cached by fingerprint).
 
-    Before briefgen.corpus exists, a plain blank-line paragraph split stands in.
+    Before briefgen.corpus.files exists, a plain blank-line paragraph split stands in.
     Returns (file, passage count, how they were made).
     """
-    how = "briefgen.corpus.read_path" if module_exists("corpus") else "blank-line paragraph split"
+    how = "briefgen.corpus.files.read_path" if module_exists("corpus") else "blank-line paragraph split"
     out = WORK / "passages" / f"{corpus.name}.{_fingerprint(corpus)}.txt"
     meta_path = out.with_suffix(".json")
     if out.exists() and meta_path.exists():
@@ -144,8 +144,8 @@ def passage_texts(corpus: Path, config: Path) -> tuple[Path, int, str]:
 
 def _iter_passage_texts(corpus: Path, config: Path, how: str) -> Any:
     if how.startswith("briefgen"):
-        from briefgen import corpus as bg_corpus
-        from briefgen.configload import load_config
+        from briefgen.config.load import load_config
+        from briefgen.corpus import files as bg_corpus
 
         cfg = load_config(config, topic_files=[])
         for doc in bg_corpus.read_path(corpus, cfg, warn=lambda message: None):

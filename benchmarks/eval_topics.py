@@ -7,7 +7,7 @@ compared with a human label: ``trade`` with the ``trade`` topic label, ``japan``
 and ``south-korea`` with the ``places`` labels. The shipped ``config.yaml`` topics ``trade``
 and ``china`` are scored too, for reference (they are written for today's news, not 1987).
 
-Selection rule (document level): with ``briefgen.scoring`` — the code ``select`` applies to
+Selection rule (document level): with ``briefgen.select.scoring`` — the code ``select`` applies to
 passages, same tokens, weights, require and exclude — a story is selected when
 
     evidence(whole story) + evidence(lead) + evidence(headline) >= min_score
@@ -47,8 +47,9 @@ sys.path.insert(0, str(ROOT))
 
 from eval_fit import Factors, cross_validate, fit_report
 
-from briefgen.config import Topic
-from briefgen.scoring import REPEAT_BONUS, Analyzer, CompiledTopic
+from briefgen.config.schema import Topic
+from briefgen.index.sqlite.analyzer import FtsAnalyzer
+from briefgen.select.scoring import REPEAT_BONUS, CompiledTopic
 
 DATA = ROOT.parent / "shared" / "data" / "reuters21578.jsonl.gz"
 TOPICS = ROOT / "benchmarks" / "topics"
@@ -159,7 +160,7 @@ def load_config_topics() -> dict[str, Topic]:
     return {k: Topic.model_validate(v) for k, v in (data.get("topics") or {}).items()}
 
 
-def evaluate(topic: Topic, analyzer: Analyzer, stories: list[Story], labels: list[bool]) -> Scores:
+def evaluate(topic: Topic, analyzer: FtsAnalyzer, stories: list[Story], labels: list[bool]) -> Scores:
     """Score a topic as a document selector against gold labels."""
     scored = story_scores(CompiledTopic(topic, analyzer), stories)
     return _scores([ok and ev >= topic.min_score for ok, ev in scored], labels)
@@ -169,7 +170,7 @@ def _scores(chosen: list[bool], labels: list[bool]) -> Scores:
     return Scores(sum(labels), sum(chosen), sum(c and g for c, g in zip(chosen, labels)))
 
 
-def sweep(topic: Topic, analyzer: Analyzer, stories: list[Story], labels: list[bool]) -> str:
+def sweep(topic: Topic, analyzer: FtsAnalyzer, stories: list[Story], labels: list[bool]) -> str:
     """Return train F1 for a range of min_score values (the tuning aid)."""
     scored = story_scores(CompiledTopic(topic, analyzer), stories)
     lines = []
@@ -227,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
         name: [r for r in records if r["lewissplit"] == name and r["has_topics_attr"] == "YES"]
         for name in ("TRAIN", "TEST")
     }
-    analyzer = Analyzer()
+    analyzer = FtsAnalyzer()
     stems = {
         name: [
             Story(full, lead, head)

@@ -20,6 +20,7 @@ __all__ = [
     "CorpusError",
     "RenderError",
     "ScheduleError",
+    "StoreError",
     "VerifyError",
     "__version__",
     "build_brief",
@@ -36,26 +37,27 @@ from briefgen.errors import (
     CorpusError,
     RenderError,
     ScheduleError,
+    StoreError,
     VerifyError,
 )
 
 if TYPE_CHECKING:
     from briefgen.build import build_brief
-    from briefgen.configload import load_config
-    from briefgen.index import update_index
-    from briefgen.schedule import run_due
-    from briefgen.select import select_topic
+    from briefgen.config.load import load_config
+    from briefgen.index.update import update_index
+    from briefgen.schedule.run_due import run_due
+    from briefgen.select.selection import select_topic
     from briefgen.verify import verify_brief
 
 # Imported lazily so that `import briefgen` (and the CLI's start-up) stays cheap:
 # WeasyPrint alone takes ~0.5 s to import.
 _LAZY = {
-    "load_config": "briefgen.configload",
-    "update_index": "briefgen.index",
-    "select_topic": "briefgen.select",
+    "load_config": "briefgen.config.load",
+    "update_index": "briefgen.index.update",
+    "select_topic": "briefgen.select.selection",
     "build_brief": "briefgen.build",
     "verify_brief": "briefgen.verify",
-    "run_due": "briefgen.schedule",
+    "run_due": "briefgen.schedule.run_due",
 }
 
 

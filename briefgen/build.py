@@ -20,14 +20,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from briefgen import __version__
-from briefgen.atomic import remove_stale_temps, write_files_atomic
-from briefgen.brief import Brief, CorpusSummary, assemble_brief, read_previous
+from briefgen._fs import remove_stale_temps, write_files_atomic
+from briefgen._proc import RenderWorker, render_deadline, run_limited, start_worker
+from briefgen.brief.assemble import Brief, CorpusSummary, assemble_brief, read_previous
 from briefgen.errors import ConfigError, RenderError
-from briefgen.guard import RenderWorker, render_deadline, run_limited, start_worker
-from briefgen.render_pdf import PdfPage, import_weasyprint, layout_pdf
+from briefgen.index.backends import open_store
+from briefgen.outputs.pdf import PdfPage, import_weasyprint, layout_pdf
+from briefgen.select.parallel import select_topics
 
 if TYPE_CHECKING:
-    from briefgen.config import BriefSpec, LoadedConfig, Topic
+    from briefgen.config.schema import BriefSpec, LoadedConfig, Topic
     from briefgen.models import TopicSelection
 
 FORMATS = ("md", "pdf", "json")
@@ -129,7 +131,7 @@ def render_text(
     brief: Brief, formats: list[str], root: Path, template_dir: str | None
 ) -> tuple[dict[str, bytes], PdfPage | None]:
     """Render brief.md, brief.json and the PDF's HTML page (in a render process)."""
-    from briefgen.render import find_template_dirs, render_text_outputs
+    from briefgen.outputs.render import find_template_dirs, render_text_outputs
 
     return render_text_outputs(brief, formats, find_template_dirs(root, template_dir))
 
@@ -155,13 +157,10 @@ def select_sections(
     cfg: LoadedConfig, spec: BriefSpec, day: dt.date
 ) -> tuple[list[TopicSelection], CorpusSummary]:
     """Select every topic's passages (in parallel where it pays) and describe the corpus."""
-    from briefgen.index import open_index
-    from briefgen.select_parallel import select_topics
-
     selections = select_topics(
         cfg, [(key, topic_for_brief(cfg.topics[key], spec)) for key in spec.topics], as_of=day
     )
-    with open_index(cfg) as index:
+    with open_store(cfg) as index:
         # Stored by the indexer: not every source loaded, not 100,000 rows hashed per build.
         sources, dated, date_from, date_to = index.date_summary()
         corpus = CorpusSummary(

@@ -19,7 +19,7 @@ from briefgen import __version__
 from briefgen.errors import BriefgenError, ConfigError
 
 if TYPE_CHECKING:
-    from briefgen.config import LoadedConfig
+    from briefgen.config.schema import LoadedConfig
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -51,7 +51,7 @@ def config_options(func: F) -> F:
 
 def load(config_path: Path | None, topic_files: tuple[Path, ...]) -> LoadedConfig:
     """Load and validate the configuration (every command that reads config does this first)."""
-    from briefgen.configload import load_config
+    from briefgen.config.load import load_config
 
     return load_config(config_path, topic_files=list(topic_files))
 
@@ -75,6 +75,12 @@ def handle_errors(func: F) -> F:
             sys.exit(130)
 
     return wrapper  # type: ignore[return-value]
+
+
+def pipeline_hooks() -> dict[str, Any]:
+    """Return the build/refresh functions injected through ``cli.main(obj=...)`` (tests), if any."""
+    obj = click.get_current_context().find_root().obj
+    return {k: v for k, v in (obj or {}).items() if k in ("build", "refresh_index")}
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -104,7 +110,7 @@ def init(directory: Path | None, force: bool) -> None:
 @handle_errors
 def index(config_path: Path | None, topic_files: tuple[Path, ...], strict: bool, quiet: bool) -> None:
     """Read the corpus and update the search index incrementally."""
-    from briefgen.index import update_index
+    from briefgen.index.update import update_index
 
     cfg = load(config_path, topic_files)
     summary = update_index(cfg, progress=not quiet, warn=warn)
@@ -131,7 +137,8 @@ def select(
     explain: bool,
 ) -> None:
     """Print the passages selected for TOPIC, best first."""
-    from briefgen.select import format_selection, select_topic, selection_to_json
+    from briefgen.select.report import format_selection, selection_to_json
+    from briefgen.select.selection import select_topic
 
     cfg = load(config_path, topic_files)
     selection = select_topic(cfg, topic, limit=limit)
@@ -168,7 +175,7 @@ def build(
     wanted, day = parse_formats(formats), parse_as_of(as_of)
     # The render process starts first and imports WeasyPrint on the other core meanwhile.
     with start_render_worker(wanted) as renderer:
-        from briefgen.indexer import BUILD_MAX_WARNINGS, update_index
+        from briefgen.index.update import BUILD_MAX_WARNINGS, update_index
 
         cfg = load(config_path, topic_files)
         update_index(cfg, progress=False, warn=warn, max_warnings=BUILD_MAX_WARNINGS)
@@ -197,7 +204,7 @@ def verify(config_path: Path | None, topic_files: tuple[Path, ...], brief_json: 
 @handle_errors
 def validate(config_path: Path | None, topic_files: tuple[Path, ...]) -> None:
     """Check config.yaml, topic files and the corpus metadata file; report every problem."""
-    from briefgen.configload import format_summary, validate_project
+    from briefgen.config.load import format_summary, validate_project
 
     cfg, warnings = validate_project(config_path, topic_files=list(topic_files))
     for message in warnings:
@@ -210,7 +217,7 @@ def validate(config_path: Path | None, topic_files: tuple[Path, ...]) -> None:
 @handle_errors
 def schema(topic_file: bool) -> None:
     """Print the config.yaml schema as JSON Schema (for editor autocompletion)."""
-    from briefgen.configload import config_json_schema, topic_json_schema
+    from briefgen.config.load import config_json_schema, topic_json_schema
 
     document = topic_json_schema() if topic_file else config_json_schema()
     click.echo(json.dumps(document, indent=2, ensure_ascii=False))
@@ -222,10 +229,10 @@ def schema(topic_file: bool) -> None:
 @handle_errors
 def run_due_command(config_path: Path | None, topic_files: tuple[Path, ...], now: str | None) -> None:
     """Build every scheduled brief whose latest slot has not been built yet, then exit."""
-    from briefgen.schedule import parse_now, run_due
+    from briefgen.schedule.run_due import parse_now, run_due
 
     cfg = load(config_path, topic_files)
-    result = run_due(cfg, now=parse_now(now), echo=click.echo)
+    result = run_due(cfg, now=parse_now(now), echo=click.echo, **pipeline_hooks())
     sys.exit(result.exit_code)
 
 
@@ -237,13 +244,14 @@ def schedule_command(
     config_path: Path | None, topic_files: tuple[Path, ...], list_only: bool
 ) -> None:
     """Run in the foreground: sleep until the next slot, build, repeat."""
-    from briefgen.schedule import format_schedule_list, run_forever
+    from briefgen.schedule.foreground import run_forever
+    from briefgen.schedule.run_due import format_schedule_list
 
     cfg = load(config_path, topic_files)
     if list_only:
         click.echo(format_schedule_list(cfg))
         return
-    sys.exit(run_forever(cfg.path, topic_files=list(topic_files), echo=click.echo))
+    sys.exit(run_forever(cfg.path, topic_files=list(topic_files), echo=click.echo, **pipeline_hooks()))
 
 
 @cli.command()
@@ -255,7 +263,7 @@ def history(
     config_path: Path | None, topic_files: tuple[Path, ...], brief: str | None, limit: int
 ) -> None:
     """Print the run history of scheduled builds."""
-    from briefgen.schedule import format_history
+    from briefgen.schedule.run_due import format_history
 
     cfg = load(config_path, topic_files)
     click.echo(format_history(cfg, brief, limit=limit))

@@ -26,8 +26,8 @@ class CorpusError(BriefgenError):
     """The corpus cannot be read (missing folder, unreadable file in --strict mode)."""
 
 
-class IndexError_(BriefgenError):
-    """The index database cannot be opened or updated (locked, corrupt, disk full)."""
+class StoreError(BriefgenError):
+    """The index store cannot be opened or updated (locked, corrupt, unreachable, disk full)."""
 
 
 class RenderError(BriefgenError):

@@ -59,6 +59,8 @@ class ScoredPassage:
     matched: tuple[str, ...]  # topic terms/phrases found in the passage
     corroborated_by: tuple[ScoredPassage, ...] = ()  # near-duplicates merged into this one
     key_sentence: int = 0  # where in passage.text the sentence that best states the topic begins
+    hits: tuple[tuple[str, float, int], ...] = ()  # (term, weight, occurrences), in topic order
+    parts: tuple[tuple[str, float], ...] = ()  # (signal, value): the parts that add up to score
 
 
 @dataclass(frozen=True, slots=True)

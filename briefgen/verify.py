@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from briefgen.config import LoadedConfig
+from briefgen.config.schema import LoadedConfig
 from briefgen.errors import VerifyError
 from briefgen.models import Document
 
@@ -53,8 +53,8 @@ class VerifyReport:
 
 def verify_brief(path: Path, cfg: LoadedConfig) -> VerifyReport:
     """Re-read every cited source and compare it with what the brief recorded."""
-    from briefgen.corpus import load_document
-    from briefgen.passages import normalize
+    from briefgen.corpus.files import load_document
+    from briefgen.text import normalize
 
     record = _read_record(path)
     report = VerifyReport(Path(path))

@@ -16,7 +16,7 @@ sys.path.insert(0, str(ROOT))
 
 from pydantic import BaseModel
 
-from briefgen.config import (
+from briefgen.config.schema import (
     BriefSpec,
     Config,
     CorpusSettings,

@@ -6,8 +6,8 @@ import datetime as dt
 import random
 from pathlib import Path
 
-from briefgen.brief import Brief, CorpusSummary, assemble_brief
-from briefgen.config import BriefSpec, Topic
+from briefgen.brief.assemble import Brief, CorpusSummary, assemble_brief
+from briefgen.config.schema import BriefSpec, Topic
 from briefgen.models import Passage, ScoredPassage, Source, SourceMeta, TopicSelection
 
 ROOT = Path(__file__).resolve().parent.parent

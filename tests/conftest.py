@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 from indexdata import article, make_cfg
 
-from briefgen.config import LoadedConfig
+from briefgen.config.schema import LoadedConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"

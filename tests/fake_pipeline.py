@@ -1,7 +1,6 @@
 """A fake build and index refresh for the scheduling tests, usable in-process or in a subprocess.
 
-In a subprocess it is selected with ``BRIEFGEN_TEST_HOOKS=fake_pipeline`` (``tests/`` on
-PYTHONPATH) and steered by environment variables:
+In a subprocess it is injected by ``tests/fake_briefgen.py`` and steered by environment variables:
 
 - ``FAKE_LOG``: file that gets one JSON line per event (index, start, end).
 - ``FAKE_STARTED``: file created once the build has started (after writing a partial file).
@@ -20,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from briefgen.config import Config, LoadedConfig
+from briefgen.config.schema import Config, LoadedConfig
 from briefgen.errors import RenderError
 
 BLOCK_LIMIT_S = 60.0  # upper bound on a blocked build; tests release far sooner
@@ -124,7 +123,7 @@ def update_index(cfg: LoadedConfig, *, progress: bool = True, warn: Any = None,
 def load_config(path: Path | None = None, *, topic_files: list[Path] | None = None) -> LoadedConfig:
     """Load a config: the real loader when it exists, else plain YAML through the schema."""
     try:
-        from briefgen.configload import load_config as real
+        from briefgen.config.load import load_config as real
     except ImportError:
         path = Path(path or "config.yaml").resolve()
         config = Config.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))

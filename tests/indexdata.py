@@ -6,7 +6,8 @@ import gzip
 import json
 from pathlib import Path
 
-from briefgen.config import Config, LoadedConfig
+from briefgen.config.schema import Config, LoadedConfig
+from briefgen.index.base import Phrase, TopicQuery
 
 
 def article(topic: str, n: int = 3) -> str:
@@ -29,3 +30,8 @@ def write_jsonl(path: Path, records: list[dict[str, object]]) -> None:
     with gzip.open(path, "wt", encoding="utf-8") as fh:
         for record in records:
             fh.write(json.dumps(record) + "\n")
+
+
+def q(*terms: str, limit: int = 100, date_from: str | None = None, date_to: str | None = None) -> TopicQuery:
+    """Return a store query for any of ``terms`` (each a phrase, as a topic would write it)."""
+    return TopicQuery(tuple(Phrase(t, ()) for t in terms), date_from=date_from, date_to=date_to, limit=limit)

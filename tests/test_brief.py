@@ -12,7 +12,7 @@ from briefdata import CORPUS, SPEC, SRC_A, SRC_B, SRC_C, TOPICS, make_brief, sco
 from hypothesis import given
 from hypothesis import strategies as st
 
-from briefgen.brief import (
+from briefgen.brief.assemble import (
     SENTENCE_MAX_CHARS,
     assemble_brief,
     brief_record,

@@ -14,10 +14,10 @@ from click.testing import CliRunner
 
 from briefgen.build import build_brief, parse_as_of, parse_formats
 from briefgen.cli import cli
-from briefgen.config import LoadedConfig
-from briefgen.configload import load_config
+from briefgen.config.load import load_config
+from briefgen.config.schema import LoadedConfig
 from briefgen.errors import ConfigError, RenderError
-from briefgen.index import update_index
+from briefgen.index.update import update_index
 
 AS_OF = dt.date(2026, 3, 15)
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from briefgen.clean import clean_text
-from briefgen.corpus import make_document
+from briefgen.corpus.clean import clean_text
+from briefgen.corpus.files import make_document
 from briefgen.models import Document, SourceMeta
-from briefgen.passages import normalize
+from briefgen.text import normalize
 
 DATA = Path(__file__).resolve().parent / "data"
 

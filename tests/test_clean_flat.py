@@ -5,10 +5,10 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from briefgen.clean import clean_text
-from briefgen.corpus import make_document
+from briefgen.corpus.clean import clean_text
+from briefgen.corpus.files import make_document
 from briefgen.models import SourceMeta
-from briefgen.passages import normalize
+from briefgen.text import normalize
 
 # A made-up article the way CSV exports and some scrapers flatten it: no line break at all,
 # the former breaks left as runs of two or more spaces (or a tab).

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from briefgen.config import Config, LoadedConfig
-from briefgen.corpus import read_path
+from briefgen.config.schema import Config, LoadedConfig
+from briefgen.corpus.files import read_path
 from briefgen.models import Document
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,7 +1,7 @@
 """Load: many `briefgen run-due` processes at once on one config build each due brief once.
 
 Real subprocesses run the real CLI with the fake build of tests/fake_pipeline.py
-(BRIEFGEN_TEST_HOOKS), which logs one line per build to a file; the test counts them.
+(injected by tests/fake_briefgen.py), which logs one line per build to a file; the test counts them.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from briefgen import schedule
-from briefgen.configload import load_config
-from briefgen.runstate import RunState
+from briefgen.config.load import load_config
+from briefgen.schedule import run_due as schedule
+from briefgen.schedule.history import RunState
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTS = Path(__file__).resolve().parent
@@ -47,10 +47,9 @@ def start(n: int, config: Path, now: str, **env: str) -> list[subprocess.Popen[s
     environ = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(TESTS), str(ROOT)]),
-        schedule.TEST_HOOKS_ENV: "fake_pipeline",
         **env,
     }
-    cmd = [sys.executable, "-m", "briefgen", "run-due", "-c", str(config), "--now", now]
+    cmd = [sys.executable, str(TESTS / "fake_briefgen.py"), "run-due", "-c", str(config), "--now", now]
     return [
         subprocess.Popen(cmd, env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         for _ in range(n)

@@ -18,8 +18,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from briefgen.cli import cli
-from briefgen.config import LoadedConfig, Topic
-from briefgen.configload import config_json_schema, load_config, topic_json_schema
+from briefgen.config.load import config_json_schema, load_config, topic_json_schema
+from briefgen.config.schema import LoadedConfig, Topic
 from briefgen.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -635,7 +635,7 @@ def _read_both(text: str) -> tuple[object, object]:
     """Read ``text`` with the fast (libyaml) composer and with the pure-Python one."""
     from unittest import mock
 
-    from briefgen import yamlread
+    from briefgen.config import yamlread
 
     def read() -> object:
         with tempfile.TemporaryDirectory() as folder:
@@ -668,7 +668,7 @@ def test_the_fast_composer_reads_what_the_slow_one_reads(text: str) -> None:
 
 def _empty_paths(text: str) -> set[tuple[object, ...]]:
     """Return the paths of the null values of a document (as the slow path reads it)."""
-    from briefgen import yamlread
+    from briefgen.config import yamlread
 
     node = yamlread._DepthLimitedLoader(text, "F").get_single_node()
     found: set[tuple[object, ...]] = set()

@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from briefgen.config import Config, CorpusSettings, LoadedConfig
-from briefgen.corpus import (
+from briefgen.config.schema import Config, CorpusSettings, LoadedConfig
+from briefgen.corpus.files import (
     SkippedInput,
     decode_bytes,
     extract_html_text,
@@ -24,10 +24,10 @@ from briefgen.corpus import (
     read_path,
     read_raw,
 )
+from briefgen.corpus.metadata import load_metadata, normalize_date
 from briefgen.errors import ConfigError, CorpusError
-from briefgen.metadata import load_metadata, normalize_date
 from briefgen.models import Document
-from briefgen.passages import normalize
+from briefgen.text import normalize
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -343,7 +343,7 @@ def test_2_gb_sparse_file_is_skipped_by_the_cap_before_reading(
     with (corpus / "articles" / "huge.txt").open("wb") as fh:
         fh.truncate(2 * 1024**3)  # sparse: 2 GB on paper, nothing on disk
     monkeypatch.setattr(
-        "briefgen.corpus._read_capped", lambda *a: pytest.fail("read before the size check")
+        "briefgen.corpus.files._read_capped", lambda *a: pytest.fail("read before the size check")
     )
     docs, warnings = _read(corpus, "huge.txt")  # the default 50 MB cap
     assert docs == []

@@ -10,18 +10,22 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from briefgen.config import Topic
-from briefgen.configload import load_config
-from briefgen.dedup import (
+from briefgen.config.load import load_config
+from briefgen.config.schema import Topic
+from briefgen.index.backends import open_store
+from briefgen.index.sqlite.analyzer import FtsAnalyzer
+from briefgen.index.sqlite.store import SqliteStore
+from briefgen.index.update import update_index
+from briefgen.models import ScoredPassage
+from briefgen.select.dedup import (
     NearDuplicateGroups,
     content_sets,
     group_near_duplicates,
     is_near_duplicate,
 )
-from briefgen.index import Index, open_index, update_index
-from briefgen.models import ScoredPassage
-from briefgen.scoring import Analyzer, CompiledTopic
-from briefgen.select import SOURCE_DECAY, _candidates, select_passages
+from briefgen.select.scoring import CompiledTopic
+from briefgen.select.selection import scored_candidates, select_passages
+from briefgen.select.spread import SOURCE_DECAY
 
 WORDS = [f"w{i}" for i in range(12)]
 
@@ -56,10 +60,10 @@ def test_lazy_groups_equal_eager_groups(sets: list[frozenset[str]], stop_after: 
 
 
 @pytest.fixture(scope="module")
-def index(project_module: Path) -> Index:
+def index(project_module: Path) -> SqliteStore:
     cfg = load_config(project_module / "config.yaml")
     update_index(cfg, progress=False, warn=lambda m: None)
-    with open_index(cfg) as opened:
+    with open_store(cfg) as opened:
         yield opened  # type: ignore[misc]
 
 
@@ -75,10 +79,10 @@ def project_module(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return dest
 
 
-def eager_selection(topic: Topic, index: Index, wanted: int) -> list[tuple[str, int, tuple]]:
+def eager_selection(topic: Topic, index: SqliteStore, wanted: int) -> list[tuple[str, int, tuple]]:
     """Group all candidates, then pick greedily over all leaders (the documented steps 3-4)."""
-    analyzer = Analyzer()
-    candidates = _candidates(CompiledTopic(topic, analyzer), index, None)
+    analyzer = FtsAnalyzer()
+    candidates = scored_candidates(CompiledTopic(topic, analyzer), index, None)
     groups = group_near_duplicates(content_sets([c.passage.text for c in candidates], analyzer))
     leaders = [candidates[g[0]].scored(tuple(candidates[i].scored() for i in g[1:]))
                for g in groups]
@@ -108,7 +112,7 @@ def key(sp: ScoredPassage) -> tuple[str, int, tuple]:
     {"Takaichi": 2, "Japan": 1}, {"defense": 2, "military": 2, "China": 1}, {"coalition": 3},
 ])
 def test_lazy_selection_equals_grouping_everything_first(
-    index: Index, terms: dict[str, float], wanted: int, per_source: int
+    index: SqliteStore, terms: dict[str, float], wanted: int, per_source: int
 ) -> None:
     topic = Topic(title="t", terms=terms, min_score=1, max_passages=wanted,
                   max_per_source=per_source)

@@ -19,10 +19,10 @@ import yaml
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
-import briefgen.render_pdf
+import briefgen.outputs.pdf
 from briefgen.build import build_brief
-from briefgen.configload import load_config
-from briefgen.index import update_index
+from briefgen.config.load import load_config
+from briefgen.index.update import update_index
 
 ROOT = Path(__file__).resolve().parent.parent
 MARKER = "zqxjv"  # the custom topic's only term: selects exactly the generated passages
@@ -82,7 +82,7 @@ def fetch_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Every URL WeasyPrint asks for is appended here (a file: rendering runs in a child process)."""
     log = tmp_path_factory.mktemp("fetches") / "log"
     log.touch()
-    real = briefgen.render_pdf.restricted_fetcher
+    real = briefgen.outputs.pdf.restricted_fetcher
 
     def logging_fetcher(allowed_dirs: list[Path]) -> Any:
         fetcher = real(allowed_dirs)
@@ -97,7 +97,7 @@ def fetch_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
         return fetcher
 
     patcher = pytest.MonkeyPatch()
-    patcher.setattr(briefgen.render_pdf, "restricted_fetcher", logging_fetcher)
+    patcher.setattr(briefgen.outputs.pdf, "restricted_fetcher", logging_fetcher)
     yield log
     patcher.undo()
 

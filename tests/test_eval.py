@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from briefgen.config import Topic
-from briefgen.scoring import Analyzer, CompiledTopic
+from briefgen.config.schema import Topic
+from briefgen.index.sqlite.analyzer import FtsAnalyzer
+from briefgen.select.scoring import CompiledTopic
 
 BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
 sys.path.insert(0, str(BENCH))
@@ -65,12 +66,16 @@ def test_fit_weights_finds_the_informative_term() -> None:
 
 
 def test_story_factors_add_up_to_the_scoring_codes_evidence() -> None:
-    topic = Topic.model_validate({
-        "title": "Japan", "description": "d", "min_score": 1,
-        "terms": {"Japan": 3, "Tokyo": 2, "Bank of Japan": 1.5, "yen": 0.5},
-        "exclude": ["Japan Fund"],
-    })
-    analyzer = Analyzer()
+    topic = Topic.model_validate(
+        {
+            "title": "Japan",
+            "description": "d",
+            "min_score": 1,
+            "terms": {"Japan": 3, "Tokyo": 2, "Bank of Japan": 1.5, "yen": 0.5},
+            "exclude": ["Japan Fund"],
+        }
+    )
+    analyzer = FtsAnalyzer()
     compiled = CompiledTopic(topic, analyzer)
     texts = [
         ("JAPAN RATES", "TOKYO, March 3 -", "The Bank of Japan held rates.\n   Yen rose. Japan, Japan."),

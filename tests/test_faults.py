@@ -25,14 +25,18 @@ from typing import Any, Self
 import pypdf
 import pytest
 from click.testing import CliRunner
+from indexdata import q
 
-from briefgen import atomic, corpus, index
+from briefgen import _fs as atomic
 from briefgen.build import build_brief
 from briefgen.cli import cli
-from briefgen.config import LoadedConfig
-from briefgen.configload import load_config
-from briefgen.errors import IndexError_
-from briefgen.index import open_index, update_index
+from briefgen.config.load import load_config
+from briefgen.config.schema import LoadedConfig
+from briefgen.corpus import files as corpus
+from briefgen.errors import StoreError
+from briefgen.index.backends import open_store
+from briefgen.index.sqlite import store as index
+from briefgen.index.update import update_index
 
 ROOT = Path(__file__).resolve().parent.parent
 AS_OF = "2026-03-15"
@@ -96,8 +100,8 @@ def run_cli(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
 PAUSING_CLI = """
 import os, sys, time
 from pathlib import Path
-import briefgen.indexer as indexer
-from briefgen.index import IndexWriter
+import briefgen.index.update as indexer
+from briefgen.index.sqlite.writer import SqliteWriter
 from briefgen.cli import main
 
 point, signal_file = sys.argv[1], Path(sys.argv[2])
@@ -108,13 +112,13 @@ def pause():
 
 if point == "index-batch":                  # after the second document batch is committed
     indexer.BATCH_DOCS = 10
-    real_commit, commits = IndexWriter.commit, []
+    real_commit, commits = SqliteWriter.commit, []
     def commit(self):
         real_commit(self)
         commits.append(1)
         if len(commits) == 3:
             pause()
-    IndexWriter.commit = commit
+    SqliteWriter.commit = commit
 elif point == "output-temp":                # after the last output's temporary file is complete
     real_chmod = os.chmod
     def chmod(path, mode, *args, **kwargs):
@@ -157,7 +161,7 @@ def test_kill_9_during_index_then_build_completes(tmp_path: Path) -> None:
     done = run_cli(project, "build", "--as-of", AS_OF)
     assert done.returncode == 0, done.stderr
     integrity(db)
-    with open_index(load_config(project / "config.yaml")) as ix:
+    with open_store(load_config(project / "config.yaml")) as ix:
         assert len(ix.sources()) == 45  # the 5 seeds and the 40 extra articles
     folder = project / "briefs" / "japan-daily"
     assert sorted(p.name for p in folder.iterdir()) == ["brief.json", "brief.md", "brief.pdf"]
@@ -233,9 +237,12 @@ def _disk_full(*_args: Any, **_kwargs: Any) -> Any:
 
 
 FAULTS: dict[str, tuple[str, dict[str, Callable[..., Any]], str]] = {
-    # name: (module in briefgen.atomic to replace, overrides, strerror in the message)
-    "disk full mid-write": ("os", {"fdopen": lambda fd, mode, **kw: _HalfWritten(os.fdopen(fd, mode, **kw))},
-                            "No space left on device"),
+    # name: (module in briefgen._fs to replace, overrides, strerror in the message)
+    "disk full mid-write": (
+        "os",
+        {"fdopen": lambda fd, mode, **kw: _HalfWritten(os.fdopen(fd, mode, **kw))},
+        "No space left on device",
+    ),
     "disk full at fsync": ("os", {"fsync": _disk_full}, "No space left on device"),
     "permission denied": ("tempfile", {"mkstemp": _denied}, "Permission denied"),
 }
@@ -285,14 +292,14 @@ def test_disk_full_while_indexing_is_one_line_and_keeps_the_index(
         con.execute(f"PRAGMA max_page_count={pages + 8}")
         return con
 
-    monkeypatch.setattr("briefgen.indexer.connect", nearly_full)
+    monkeypatch.setattr("briefgen.index.sqlite.writer.connect", nearly_full)
     result = runner.invoke(cli, ["index", "-q", "-c", config])
     assert result.exit_code == 1
     assert result.output == f"error: {db}: database or disk is full\n"
     integrity(db)
     cfg = load_config(project / "config.yaml")
-    with open_index(cfg) as ix:
-        assert len(ix.sources()) == 5 and ix.search("Takaichi", limit=5)  # the previous index
+    with open_store(cfg) as ix:
+        assert len(ix.sources()) == 5 and ix.search(q("Takaichi", limit=5))  # the previous index
 
     monkeypatch.undo()
     summary = update_index(cfg, progress=False)
@@ -329,16 +336,16 @@ def test_corpus_files_deleted_or_changed_while_indexing(
     summary = update_index(cfg, progress=False)
     assert summary.skipped == ["seeds/a3.txt: cannot read the file (No such file or directory)"]
     integrity(cfg.resolve(cfg.config.index.path))
-    with open_index(cfg) as ix:
+    with open_store(cfg) as ix:
         assert {s.doc_id for s in ix.sources()} >= {"a0", "a2", "a4", "a5"}
         assert not {"a1", "a3"} & {s.doc_id for s in ix.sources()}
-        assert [s.doc_id for _, s, _ in ix.search("zanzibar", limit=10)] == ["a5"] * 4
+        assert [s.doc_id for _, s, _ in ix.search(q("zanzibar", limit=10))] == ["a5"] * 4
 
     monkeypatch.undo()
     again = update_index(cfg, progress=False)
     assert (again.added, again.updated, again.removed, again.skipped) == (0, 0, 0, [])
-    with open_index(cfg) as ix:
-        assert [s.doc_id for _, s, _ in ix.search("zanzibar", limit=10)] == ["a5"] * 4
+    with open_store(cfg) as ix:
+        assert [s.doc_id for _, s, _ in ix.search(q("zanzibar", limit=10))] == ["a5"] * 4
 
 
 LOCK_HOLDER = """
@@ -364,15 +371,17 @@ def test_index_locked_by_another_process(tmp_path: Path, monkeypatch: pytest.Mon
     holder = subprocess.Popen([sys.executable, "-c", LOCK_HOLDER, str(db), str(locked), str(release)])
     try:
         wait_for(locked, holder)
-        monkeypatch.setattr(index, "BUSY_TIMEOUT_MS", 200)  # the wait is the product's; keep it short
-        with pytest.raises(IndexError_) as err:
+        monkeypatch.setattr(
+            "briefgen.index.sqlite.schema.BUSY_TIMEOUT_MS", 200
+        )  # the wait is the product's; keep it short
+        with pytest.raises(StoreError) as err:
             update_index(cfg, progress=False)
         assert str(err.value) == (
             f"{db}: the index is locked by another process (is another `briefgen index` "
             "running?); try again when it has finished"
         )
-        with open_index(cfg) as ix:  # readers are not blocked (WAL): builds keep working
-            assert ix.search("Takaichi", limit=3)
+        with open_store(cfg) as ix:  # readers are not blocked (WAL): builds keep working
+            assert ix.search(q("Takaichi", limit=3))
     finally:
         release.touch()
         holder.wait(timeout=WAIT_LIMIT_S)

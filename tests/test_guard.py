@@ -18,13 +18,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from briefgen import guard
+from briefgen import _proc as guard
 from briefgen.build import build_brief
-from briefgen.config import LoadedConfig
-from briefgen.configload import load_config
+from briefgen.config.load import load_config
+from briefgen.config.schema import LoadedConfig
 from briefgen.errors import ConfigError, CorpusError, RenderError
-from briefgen.index import update_index
-from briefgen.schedule import run_due
+from briefgen.index.update import update_index
+from briefgen.schedule.run_due import run_due
 
 AS_OF = dt.date(2026, 3, 15)
 ENDLESS = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}\n"

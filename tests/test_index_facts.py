@@ -8,18 +8,18 @@ from pathlib import Path
 
 from indexdata import article, make_cfg, write_jsonl
 
-from briefgen.config import LoadedConfig
-from briefgen.index import (
+from briefgen.config.schema import LoadedConfig
+from briefgen.index.backends import open_store
+from briefgen.index.sqlite.schema import (
     CORPUS_FACTS_KEY,
-    IndexWriter,
     connect,
     date_summary_of,
-    index_path,
-    open_index,
     snapshot_hash_of,
     store_corpus_facts,
-    update_index,
 )
+from briefgen.index.sqlite.store import index_path
+from briefgen.index.sqlite.writer import SqliteWriter
+from briefgen.index.update import update_index
 
 
 def fresh_facts(cfg: LoadedConfig) -> dict[str, object]:
@@ -56,7 +56,7 @@ def test_stored_corpus_facts_follow_every_change_of_the_corpus(tmp_path: Path) -
         update_index(cfg, progress=False)
         facts = stored_facts(cfg)
         assert facts == fresh_facts(cfg)  # what a build prints is what the corpus is now
-        with open_index(cfg) as ix:
+        with open_store(cfg) as ix:
             assert [ix.snapshot_hash(), list(ix.date_summary())] == [
                 facts["snapshot_hash"], facts["date_summary"]]  # type: ignore[index]
         seen.append(facts)
@@ -84,9 +84,11 @@ def test_every_change_to_documents_drops_the_stored_facts_in_its_transaction(
 ) -> None:
     update_index(txt_corpus, progress=False)
     con = connect(index_path(txt_corpus))
-    writer = IndexWriter(con)
-    doc_row = ((("extra", "corpus/extra.txt", "0" * 64, "", None, None, None, None, None, None,
-                 "[]"), [(1, 0, 5, None, "hello")]))
+    writer = SqliteWriter(con)
+    doc_row = (
+        ("extra", "corpus/extra.txt", "0" * 64, "", None, None, None, None, None, None, "[]"),
+        [(1, 0, 5, None, "hello")],
+    )
     first_id = con.execute("SELECT MIN(id) FROM documents").fetchone()[0]
     changes = {
         "add_rows": lambda: writer.add_rows([doc_row]),
@@ -123,7 +125,7 @@ def test_without_stored_facts_the_index_computes_them(txt_corpus: LoadedConfig) 
             if value is not None:
                 con.execute("INSERT INTO settings VALUES (?, ?)", (CORPUS_FACTS_KEY, value))
         con.close()
-        with open_index(txt_corpus) as ix:
+        with open_store(txt_corpus) as ix:
             assert ix.snapshot_hash() == expected["snapshot_hash"], value
             assert list(ix.date_summary()) == expected["date_summary"], value
 

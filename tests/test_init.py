@@ -10,8 +10,8 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from briefgen.cli import cli
-from briefgen.config import CorpusSettings
-from briefgen.configload import config_json_schema, load_config
+from briefgen.config.load import config_json_schema, load_config
+from briefgen.config.schema import CorpusSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 

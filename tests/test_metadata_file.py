@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from briefgen import metadata
 from briefgen.cli import cli
-from briefgen.configload import validate_project
+from briefgen.config.load import validate_project
+from briefgen.corpus import metadata
+from briefgen.corpus.metadata import load_metadata
 from briefgen.errors import ConfigError
-from briefgen.metadata import load_metadata
 from briefgen.models import SourceMeta
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -5,9 +5,10 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from briefgen.corpus import make_document
+from briefgen.corpus.files import make_document
+from briefgen.corpus.passages import MAX_PASSAGE_CHARS
 from briefgen.models import SourceMeta
-from briefgen.passages import MAX_PASSAGE_CHARS, normalize
+from briefgen.text import normalize
 
 # Pieces that stress offsets and normalization: line endings, invisible characters, combining
 # marks NFC composes, singletons NFC replaces (Å sign, Ohm), emoji with joiners, bullets,

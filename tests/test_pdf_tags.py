@@ -22,8 +22,8 @@ from pypdf.generic import DictionaryObject, IndirectObject
 
 from briefgen.build import build_brief
 from briefgen.cli import cli
-from briefgen.configload import load_config
-from briefgen.index import update_index
+from briefgen.config.load import load_config
+from briefgen.index.update import update_index
 
 AS_OF = dt.date(2026, 3, 15)
 

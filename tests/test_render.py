@@ -18,9 +18,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from briefgen.errors import RenderError
-from briefgen.render import render_html, render_markdown, render_outputs
-from briefgen.render_html import escape_markdown, new_markdown
-from briefgen.render_pdf import restricted_fetcher
+from briefgen.outputs.markup import escape_markdown, new_markdown
+from briefgen.outputs.pdf import restricted_fetcher
+from briefgen.outputs.render import render_html, render_markdown, render_outputs
 
 
 def squash(text: str) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from briefgen.errors import ScheduleError
-from briefgen.runstate import DONE, FAILED, RunState
+from briefgen.schedule.history import DONE, FAILED, RunState
 
 SLOT = "2025-03-09T22:00:00Z"
 

@@ -1,7 +1,7 @@
 """Scheduled generation: each promise of issue 5 with a fake clock and a fake build.
 
 Subprocess tests (lock, SIGTERM, kill -9) use tests/fake_pipeline.py through the
-BRIEFGEN_TEST_HOOKS hook and coordinate with files, never with sleeps that assume speed.
+fake_briefgen.py driver (injection through the CLI context) and coordinate with files, never with sleeps that assume speed.
 """
 
 from __future__ import annotations
@@ -22,15 +22,22 @@ import yaml
 from fake_pipeline import FakeBuild, load_config
 from pydantic import ValidationError
 
-from briefgen import foreground, schedule
-from briefgen.config import Schedule
+from briefgen.config.schema import Schedule
 from briefgen.errors import ScheduleError
-from briefgen.runstate import RunState
-from briefgen.schedule import format_history, format_schedule_list, parse_now, run_due, run_forever
+from briefgen.schedule import foreground
+from briefgen.schedule import run_due as schedule
+from briefgen.schedule.history import RunState
+from briefgen.schedule.run_due import (
+    format_history,
+    format_schedule_list,
+    parse_now,
+    run_due,
+)
+from briefgen.schedule.foreground import run_forever
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTS = Path(__file__).resolve().parent
-BRIEFGEN = [sys.executable, "-m", "briefgen"]
+BRIEFGEN = [sys.executable, str(TESTS / "fake_briefgen.py")]
 WAIT_LIMIT_S = 30.0  # bound for waiting on a subprocess event; never reached when all is well
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -305,10 +312,10 @@ def test_index_is_refreshed_before_a_build_and_not_when_idle(tmp_path: Path) -> 
 def test_nothing_due_does_not_import_the_heavy_pipeline(tmp_path: Path) -> None:
     config = write_config(tmp_path, {"daily": DAILY_TOKYO})
     code = (
-        "import sys; from fake_pipeline import load_config; from briefgen.schedule import run_due; "
-        f"from briefgen.schedule import parse_now; cfg = load_config({str(config)!r}); "
+        "import sys; from fake_pipeline import load_config; from briefgen.schedule.run_due import run_due; "
+        f"from briefgen.schedule.run_due import parse_now; cfg = load_config({str(config)!r}); "
         "r = run_due(cfg, now=parse_now('2025-03-10T20:00:00+09:00'), echo=print); "
-        "heavy = [m for m in ('weasyprint', 'trafilatura', 'briefgen.build', 'briefgen.index') if m in sys.modules]; "
+        "heavy = [m for m in ('weasyprint', 'trafilatura', 'briefgen.build', 'briefgen.index.sqlite.store') if m in sys.modules]; "
         "print('HEAVY', heavy); sys.exit(r.exit_code)"
     )
     out = subprocess.run(
@@ -356,8 +363,8 @@ def test_dated_outputs_latest_link_retention_and_previous(tmp_path: Path) -> Non
 
 
 def test_retention_never_deletes_latest_target(tmp_path: Path) -> None:
-    from briefgen.cronslots import dated_name_regex
-    from briefgen.dated_output import point_latest, prune_dated
+    from briefgen.schedule.dated_output import point_latest, prune_dated
+    from briefgen.schedule.slots import dated_name_regex
 
     for name in ("2025-03-01", "2025-03-02", "2025-03-03"):
         (tmp_path / name).mkdir()
@@ -449,7 +456,6 @@ def test_schedule_config_is_validated(fields: dict[str, str], message: str) -> N
 def _env(**extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(TESTS), str(ROOT), env.get("PYTHONPATH", "")])
-    env[schedule.TEST_HOOKS_ENV] = "fake_pipeline"
     env.update(extra)
     return env
 
@@ -497,7 +503,7 @@ def test_two_run_due_processes_never_build_at_once(tmp_path: Path) -> None:
 def test_run_due_exits_3_while_the_lock_is_held(tmp_path: Path) -> None:
     cfg = make_cfg(tmp_path, daily=DAILY_TOKYO)
     run = Run(cfg)
-    with schedule.run_lock(schedule.state_dir(cfg) / "run-due.lock") as holder:
+    with schedule.exclusive_lock(cfg.state_dir / "run-due.lock") as holder:
         assert holder is None
         assert run(tokyo(2025, 3, 10, 7)).exit_code == 3
     assert run.build.calls == []
@@ -618,18 +624,18 @@ def test_cli_run_due_schedule_list_and_history(
     from briefgen.cli import cli
 
     config = str(write_config(tmp_path, {"daily": DAILY_TOKYO}))
-    monkeypatch.setenv(schedule.TEST_HOOKS_ENV, "fake_pipeline")
+    from fake_briefgen import HOOKS
     monkeypatch.delenv("FAKE_RELEASE", raising=False)
     runner = CliRunner()
-    first = runner.invoke(cli, ["run-due", "-c", config, "--now", "2025-03-10T07:00:00+09:00"])
+    first = runner.invoke(cli, obj=HOOKS, args=["run-due", "-c", config, "--now", "2025-03-10T07:00:00+09:00"])
     assert first.exit_code == 0, first.output
     assert "daily: done" in first.output
-    again = runner.invoke(cli, ["run-due", "-c", config, "--now", "2025-03-10T07:05:00+09:00"])
+    again = runner.invoke(cli, obj=HOOKS, args=["run-due", "-c", config, "--now", "2025-03-10T07:05:00+09:00"])
     assert (
         again.exit_code == 0
         and "nothing due; next: daily at 2025-03-11 Tue 07:00 JST" in again.output
     )
-    naive = runner.invoke(cli, ["run-due", "-c", config, "--now", "2025-03-10T07:05:00"])
+    naive = runner.invoke(cli, obj=HOOKS, args=["run-due", "-c", config, "--now", "2025-03-10T07:05:00"])
     assert naive.exit_code == 1 and "add an offset or Z" in naive.output
     assert "Traceback" not in naive.output
     listed = runner.invoke(cli, ["schedule", "--list", "-c", config])

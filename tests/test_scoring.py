@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from briefgen import scoring
-from briefgen.scoring import TOKENIZE, Analyzer
+from briefgen.index.sqlite import analyzer as scoring
+from briefgen.index.sqlite.analyzer import FtsAnalyzer
+from briefgen.index.sqlite.schema import TOKENIZE
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 TRICKY = ["Japan\u2013China", "U.S.-led", "a\u00a0b\u2003c\u2028d\u1680e", "x\x00y z", "tab\tnew\nline",
@@ -34,7 +35,7 @@ def fts5_tokens(texts: list[str]) -> list[tuple[str, ...]]:
 def test_analyzer_matches_fts5_on_the_seeds_and_tricky_text() -> None:
     texts = [p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))] + TRICKY
     texts += [line for text in texts for line in text.splitlines()]
-    analyzer = Analyzer()
+    analyzer = FtsAnalyzer()
     assert analyzer.stems_many(texts) == fts5_tokens(texts)
     assert analyzer.stems_many(texts) == fts5_tokens(texts)  # again, from the word cache
 
@@ -43,7 +44,7 @@ def test_analyzer_matches_fts5_on_the_seeds_and_tricky_text() -> None:
     list("aBz09 .,-'\t\n\x00_") + ["é", "\u0301", "ß", "İ", "\u00a0", "\u2028", "日", "\u200b", "Ω"]
 )), max_size=5))
 def test_analyzer_matches_fts5_on_any_text(texts: list[str]) -> None:
-    assert Analyzer().stems_many(texts) == fts5_tokens(texts)
+    assert FtsAnalyzer().stems_many(texts) == fts5_tokens(texts)
 
 
 def many_words() -> list[str]:
@@ -57,18 +58,20 @@ def many_words() -> list[str]:
 def test_words_tokenized_in_shared_rows_match_fts5(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(scoring, "_WORDS", {})  # every word goes through the tokenizer
     texts = many_words()
-    assert Analyzer().stems_many(texts) == fts5_tokens(texts)
+    assert FtsAnalyzer().stems_many(texts) == fts5_tokens(texts)
 
 
 def test_a_shared_row_that_does_not_add_up_falls_back_to_a_row_per_word(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(scoring, "_WORDS", {})
-    real = Analyzer._tokenize_rows
+    real = FtsAnalyzer._tokenize_rows
 
-    def lose_a_token(self: Analyzer, rows: list[str]) -> list[list[str]]:
-        return [tokens[:-1] if " " in row else tokens for row, tokens in zip(rows, real(self, rows))]
+    def lose_a_token(self: FtsAnalyzer, rows: list[str]) -> list[list[str]]:
+        return [
+            tokens[:-1] if " " in row else tokens for row, tokens in zip(rows, real(self, rows))
+        ]
 
-    monkeypatch.setattr(Analyzer, "_tokenize_rows", lose_a_token)
+    monkeypatch.setattr(FtsAnalyzer, "_tokenize_rows", lose_a_token)
     texts = many_words()
-    assert Analyzer().stems_many(texts) == fts5_tokens(texts)
+    assert FtsAnalyzer().stems_many(texts) == fts5_tokens(texts)

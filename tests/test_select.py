@@ -12,19 +12,18 @@ from click.testing import CliRunner
 from conftest import copy_project
 
 from briefgen.cli import cli
-from briefgen.config import LoadedConfig, Topic
-from briefgen.configload import load_config
-from briefgen.dedup import content_sets, is_near_duplicate, overlap
+from briefgen.config.load import load_config
+from briefgen.config.schema import LoadedConfig, Topic
 from briefgen.errors import ConfigError
-from briefgen.index import Index, open_index, update_index
-from briefgen.scoring import TOKENIZE, Analyzer, CompiledTopic, fts_phrase, score_texts
-from briefgen.select import (
-    find_topic,
-    key_sentence,
-    select_passages,
-    select_topic,
-    selection_to_json,
-)
+from briefgen.index.backends import open_store
+from briefgen.index.sqlite.analyzer import FtsAnalyzer, fts_phrase
+from briefgen.index.sqlite.schema import TOKENIZE
+from briefgen.index.sqlite.store import SqliteStore, match_expression
+from briefgen.index.update import update_index
+from briefgen.select.dedup import content_sets, is_near_duplicate, overlap
+from briefgen.select.report import selection_to_json
+from briefgen.select.scoring import CompiledTopic, score_texts
+from briefgen.select.selection import find_topic, key_sentence, select_passages, select_topic
 
 ROOT = Path(__file__).resolve().parent.parent
 SEC = "002_78850c45ae877038"  # the coalition article that restates its facts
@@ -47,8 +46,8 @@ def cfg(seeds_project: Path) -> LoadedConfig:
 
 
 @pytest.fixture(scope="module")
-def index(cfg: LoadedConfig) -> Index:
-    with open_index(cfg) as opened:
+def index(cfg: LoadedConfig) -> SqliteStore:
+    with open_store(cfg) as opened:
         yield opened  # type: ignore[misc]
 
 
@@ -56,7 +55,7 @@ def ids(selection: object) -> list[tuple[str, int]]:
     return [(sp.passage.doc_id, sp.passage.ordinal) for sp in selection.passages]  # type: ignore[attr-defined]
 
 
-def passage_text(index: Index, doc_id: str, ordinal: int) -> str:
+def passage_text(index: SqliteStore, doc_id: str, ordinal: int) -> str:
     return next(p.text for p in index.passages(doc_id) if p.ordinal == ordinal)
 
 
@@ -75,16 +74,16 @@ def test_analyzer_uses_the_index_tokenizer(cfg: LoadedConfig) -> None:
 
 def test_terms_match_inflections_hyphens_and_case() -> None:
     topic = Topic(title="t", terms={"tariffs": 3, "Japan-China": 2, "self-defense": 2, "U.S.": 1})
-    [ev] = score_texts(topic, ["A tariff on JAPAN–CHINA trade; Self-Defense Forces; the U.S. envoy"])
+    [ev] = score_texts(topic, ["A tariff on JAPAN–CHINA trade; Self-Defense Forces; the U.S. envoy"], FtsAnalyzer())
     assert {t.label: n for t, n in ev.hits} == {
         "tariffs": 1, "Japan-China": 1, "self-defense": 1, "U.S.": 1}
-    [none] = score_texts(topic, ["Japan and China; defense of self"])
+    [none] = score_texts(topic, ["Japan and China; defense of self"], FtsAnalyzer())
     assert none.hits == ()  # a phrase needs its words next to each other
 
 
 def test_evidence_formula_and_repeats() -> None:
     topic = Topic(title="t", terms={"trade": 2, "trade war": 3, "tariff": 3, "tariffs": 1})
-    [once, twice] = score_texts(topic, ["a trade war", "tariffs, tariffs"])
+    [once, twice] = score_texts(topic, ["a trade war", "tariffs, tariffs"], FtsAnalyzer())
     assert once.evidence == pytest.approx(5.0)  # the phrase and its word both count
     # "tariff" and "tariffs" are one term (largest weight), repeated: w * (1 + ln 2)
     assert [t.label for t, _ in twice.hits] == ["tariff"]
@@ -94,7 +93,7 @@ def test_evidence_formula_and_repeats() -> None:
 def test_require_exclude_and_min_score() -> None:
     topic = Topic(title="t", terms={"Korea": 3, "summit": 1}, require=["Seoul"],
                   exclude=["K-pop"], min_score=4)
-    a, b, c = score_texts(topic, ["Korea summit in Seoul", "Korea summit", "Seoul K-pop Korea summit"])
+    a, b, c = score_texts(topic, ["Korea summit in Seoul", "Korea summit", "Seoul K-pop Korea summit"], FtsAnalyzer())
     assert a.qualifies(4) and a.evidence == 4
     assert not b.qualifies(4) and not b.required
     assert not c.qualifies(4) and c.excluded_by == "K-pop"
@@ -108,7 +107,7 @@ def test_fts_phrase_escapes_quotes() -> None:
 
 @pytest.mark.parametrize("term", HOSTILE)
 def test_hostile_terms_never_break_the_query(term: str) -> None:
-    analyzer = Analyzer()
+    analyzer = FtsAnalyzer()
     compiled = CompiledTopic(
         Topic(title="t", terms={term: 1, "Japan": 1}, require=[term, "Japan"], exclude=[term]),
         analyzer,
@@ -116,11 +115,11 @@ def test_hostile_terms_never_break_the_query(term: str) -> None:
     con = sqlite3.connect(":memory:")
     con.execute(f"CREATE VIRTUAL TABLE t USING fts5(x, tokenize='{TOKENIZE}')")
     con.execute("INSERT INTO t VALUES ('Japan and China'), ('AND OR NOT NEAR start')")
-    query = compiled.match_query()
+    query = match_expression(compiled.query())
     con.execute("SELECT rowid FROM t WHERE t MATCH ?", (query,)).fetchall()  # no syntax error
 
 
-def test_hostile_topic_through_the_index(index: Index) -> None:
+def test_hostile_topic_through_the_index(index: SqliteStore) -> None:
     topic = Topic(title="Hostile", terms={**{t: 1 for t in HOSTILE}, "Korea": 3}, min_score=1)
     selection = select_passages(topic, index, key="hostile")
     assert selection.passages  # the sane term still finds Korea passages
@@ -145,29 +144,29 @@ def test_hostile_topic_through_the_index(index: Index) -> None:
     ],
 )
 def test_near_duplicate_pairs(
-    index: Index, a: tuple[str, int], b: tuple[str, int], same: bool
+    index: SqliteStore, a: tuple[str, int], b: tuple[str, int], same: bool
 ) -> None:
     texts = [passage_text(index, *a), passage_text(index, *b)]
-    sa, sb = content_sets(texts, Analyzer())
+    sa, sb = content_sets(texts, FtsAnalyzer())
     assert is_near_duplicate(sa, sb) is same, overlap(sa, sb)
 
 
 def test_identical_text_is_a_duplicate_and_empty_is_not() -> None:
     text = "Japan will double its defence budget to two percent of GDP by 2027, the minister said."
-    sa, sb, empty = content_sets([text, text.upper(), "the of and"], Analyzer())
+    sa, sb, empty = content_sets([text, text.upper(), "the of and"], FtsAnalyzer())
     assert is_near_duplicate(sa, sb)
     assert not is_near_duplicate(sa, empty)
 
 
-def test_restatements_are_merged_as_corroboration(cfg: LoadedConfig, index: Index) -> None:
-    selection = select_topic(cfg, "security", index=index)
+def test_restatements_are_merged_as_corroboration(cfg: LoadedConfig, index: SqliteStore) -> None:
+    selection = select_topic(cfg, "security", store=index)
     by_id = {(sp.passage.doc_id, sp.passage.ordinal): sp for sp in selection.passages}
     merged = {(c.passage.doc_id, c.passage.ordinal)
               for sp in selection.passages for c in sp.corroborated_by}
     assert (SEC, 12) in by_id and {(SEC, 3), (SEC, 7)} <= merged
     assert (LEAD, 2) in merged
     assert not merged & set(by_id)  # a merged passage is never also shown
-    analyzer = Analyzer()
+    analyzer = FtsAnalyzer()
     sets = content_sets([sp.passage.text for sp in selection.passages], analyzer)
     for i in range(len(sets)):
         for j in range(i + 1, len(sets)):
@@ -188,10 +187,10 @@ EXPECTED = {  # passages that must be chosen, and words every chosen passage mus
 
 
 @pytest.mark.parametrize("key", sorted(EXPECTED))
-def test_each_topic_selects_sensible_passages(cfg: LoadedConfig, index: Index, key: str) -> None:
+def test_each_topic_selects_sensible_passages(cfg: LoadedConfig, index: SqliteStore, key: str) -> None:
     must, words = EXPECTED[key]
     topic = cfg.topics[key]
-    selection = select_topic(cfg, key, index=index)
+    selection = select_topic(cfg, key, store=index)
     assert must <= set(ids(selection))
     assert 0 < len(selection.passages) <= topic.max_passages
     for sp in selection.passages:
@@ -203,31 +202,39 @@ def test_each_topic_selects_sensible_passages(cfg: LoadedConfig, index: Index, k
     assert len({sp.source.doc_id for sp in selection.passages}) >= (2 if key == "korea" else 3)
 
 
-def test_passing_mentions_stay_out(cfg: LoadedConfig, index: Index) -> None:
+def test_passing_mentions_stay_out(cfg: LoadedConfig, index: SqliteStore) -> None:
     # "... the APEC summit in South Korea" and "threats ... from China and North Korea"
-    korea = ids(select_topic(cfg, "korea", index=index))
+    korea = ids(select_topic(cfg, "korea", store=index))
     assert (SEC, 14) not in korea and (LEAD, 8) not in korea
 
 
-def test_irrelevant_topic_selects_nothing(index: Index) -> None:
-    farming = Topic(title="Farming", terms={"wheat": 3, "harvest": 3, "rice paddies": 3,
-                                            "fertilizer": 2, "livestock": 2}, min_score=3)
+def test_irrelevant_topic_selects_nothing(index: SqliteStore) -> None:
+    farming = Topic(
+        title="Farming",
+        terms={"wheat": 3, "harvest": 3, "rice paddies": 3, "fertilizer": 2, "livestock": 2},
+        min_score=3,
+    )
     assert select_passages(farming, index, key="farming").passages == ()
     japan = Topic(title="Japan", terms={"Japan": 1, "Takaichi": 1}, min_score=50)
     assert select_passages(japan, index, key="japan").passages == ()
 
 
-def test_deterministic(cfg: LoadedConfig, index: Index) -> None:
+def test_deterministic(cfg: LoadedConfig, index: SqliteStore) -> None:
     for key in EXPECTED:
-        first = selection_to_json(select_topic(cfg, key, index=index), cfg)
+        first = selection_to_json(select_topic(cfg, key, store=index), cfg)
         again = selection_to_json(select_topic(cfg, key), cfg)  # opens its own index
         assert json.dumps(first) == json.dumps(again)
 
 
 @pytest.mark.parametrize("per_source", [1, 2, 3])
-def test_max_per_source_and_limit(index: Index, per_source: int) -> None:
-    topic = Topic(title="Takaichi", terms={"Takaichi": 2, "Japan": 1}, min_score=2,
-                  max_passages=20, max_per_source=per_source)
+def test_max_per_source_and_limit(index: SqliteStore, per_source: int) -> None:
+    topic = Topic(
+        title="Takaichi",
+        terms={"Takaichi": 2, "Japan": 1},
+        min_score=2,
+        max_passages=20,
+        max_per_source=per_source,
+    )
     selection = select_passages(topic, index, key="t")
     per_doc = [sp.source.doc_id for sp in selection.passages]
     assert max(per_doc.count(d) for d in per_doc) == per_source
@@ -292,7 +299,7 @@ def test_select_json_shape(seeds_project: Path) -> None:
 def test_select_explain_and_limit(seeds_project: Path) -> None:
     code, out, _ = run_cli(seeds_project, "select", "security", "--explain", "--limit", "2")
     assert code == 0
-    assert out.count("matched:") == 2 and "BM25" in out and "score" in out
+    assert out.count("matched:") == 2 and "relevance" in out and "score" in out
     assert "near-duplicates merged:" in out
 
 
@@ -324,9 +331,10 @@ def test_select_without_index_says_what_to_do(tmp_path: Path) -> None:
 
 
 def test_key_sentence_is_the_one_that_states_the_topic_best() -> None:
-    topic = Topic.model_validate({"title": "Trade", "description": "d", "min_score": 1,
-                                  "terms": {"tariff": 3, "trade": 2}})
-    analyzer = Analyzer()
+    topic = Topic.model_validate(
+        {"title": "Trade", "description": "d", "min_score": 1, "terms": {"tariff": 3, "trade": 2}}
+    )
+    analyzer = FtsAnalyzer()
     compiled = CompiledTopic(topic, analyzer)
     text = "Talks resumed on Monday. Tariffs on steel and a trade deal topped the agenda. Trade rose."
     assert text[key_sentence(compiled, text):].startswith("Tariffs on steel")
@@ -336,7 +344,7 @@ def test_key_sentence_is_the_one_that_states_the_topic_best() -> None:
     analyzer.close()
 
 
-def test_seed_trade_key_sentence_names_the_supply_chain_agenda(cfg: LoadedConfig, index: Index) -> None:
-    best = select_topic(cfg, "trade", index=index).passages[0]
+def test_seed_trade_key_sentence_names_the_supply_chain_agenda(cfg: LoadedConfig, index: SqliteStore) -> None:
+    best = select_topic(cfg, "trade", store=index).passages[0]
     assert (best.passage.doc_id, best.passage.ordinal) == ("003_414f1652bcec3914", 7)
     assert best.passage.text[best.key_sentence:].startswith("With global supply chains")

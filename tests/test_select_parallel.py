@@ -13,14 +13,15 @@ import pytest
 from conftest import copy_project
 from test_golden import GOLDEN
 
-from briefgen import select_parallel
 from briefgen.build import build_brief, find_brief, topic_for_brief
-from briefgen.config import LoadedConfig, Topic
-from briefgen.configload import load_config
-from briefgen.errors import ConfigError, IndexError_
-from briefgen.index import open_index, update_index
+from briefgen.config.load import load_config
+from briefgen.config.schema import LoadedConfig, Topic
+from briefgen.errors import ConfigError, StoreError
+from briefgen.index.backends import open_store
+from briefgen.index.update import update_index
 from briefgen.models import TopicSelection
-from briefgen.select import select_passages
+from briefgen.select import parallel as select_parallel
+from briefgen.select.selection import select_passages
 
 ROOT = Path(__file__).resolve().parent.parent
 AS_OF = dt.date(2026, 3, 15)
@@ -44,7 +45,7 @@ def topics(cfg: LoadedConfig) -> list[tuple[str, Topic]]:
 
 
 def one_after_another(cfg: LoadedConfig, topics: list[tuple[str, Topic]]) -> list[TopicSelection]:
-    with open_index(cfg) as index:
+    with open_store(cfg) as index:
         return [select_passages(topic, index, key=key, as_of=AS_OF) for key, topic in topics]
 
 
@@ -95,7 +96,7 @@ def test_a_small_index_or_a_single_topic_is_selected_in_process(
     cfg: LoadedConfig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert select_parallel.default_processes(cfg, 4) == 1  # the seeds index is small
-    monkeypatch.setattr(select_parallel, "PARALLEL_MIN_INDEX_BYTES", 0)
+    monkeypatch.setattr("briefgen.index.sqlite.store.PARALLEL_MIN_INDEX_BYTES", 0)
     assert select_parallel.default_processes(cfg, 1) == 1
     assert 1 <= select_parallel.default_processes(cfg, 4) <= min(4, os.cpu_count() or 1)
 
@@ -137,14 +138,14 @@ def test_the_first_failing_topic_decides_the_error(
 ) -> None:
     def fail(key: str) -> None:
         if key in failures:
-            raise IndexError_(f"index.sqlite: the index is damaged while selecting {key}")
+            raise StoreError(f"index.sqlite: the index is damaged while selecting {key}")
 
     failing(monkeypatch, fail)
     sequential = raised(cfg, topics, 1)
-    assert isinstance(sequential, IndexError_) and first in str(sequential)
+    assert isinstance(sequential, StoreError) and first in str(sequential)
     for processes in (2, 3, 4):
         parallel = raised(cfg, topics, processes)
-        assert type(parallel) is IndexError_ and str(parallel) == str(sequential)
+        assert type(parallel) is StoreError and str(parallel) == str(sequential)
 
 
 @pytest.mark.usefixtures("no_zombies")
@@ -224,5 +225,5 @@ def test_no_index_is_the_same_error(tmp_path: Path, cfg: LoadedConfig) -> None:
         path=cfg.path, root=cfg.root, topics=cfg.topics,
     )
     topics = [(key, cfg.topics[key]) for key in sorted(cfg.topics)]
-    with pytest.raises(IndexError_, match="no index yet; run `briefgen index` first"):
+    with pytest.raises(StoreError, match="no index yet; run `briefgen index` first"):
         select_parallel.select_topics(missing, topics, processes=2)

@@ -12,7 +12,7 @@ from test_build import copy_project, indexed
 
 from briefgen.build import build_brief
 from briefgen.cli import cli
-from briefgen.config import LoadedConfig
+from briefgen.config.schema import LoadedConfig
 from briefgen.errors import VerifyError
 from briefgen.verify import verify_brief
 

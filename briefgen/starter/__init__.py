@@ -13,13 +13,13 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
-from briefgen.atomic import write_bytes_atomic
+from briefgen._fs import write_bytes_atomic
 from briefgen.errors import BriefgenError
 
 
 def starter_files() -> dict[str, bytes]:
     """Return every file of the starter project: path relative to the project -> content."""
-    from briefgen.configload import config_json_schema, topic_json_schema
+    from briefgen.config.load import config_json_schema, topic_json_schema
 
     files: dict[str, bytes] = {}
     _collect(resources.files(__package__).joinpath("project"), "", files)

@@ -1,0 +1,276 @@
+"""The configuration schema: typed models with a docstring on every field.
+
+``config.yaml`` holds the corpus location, index path, output folder, topics and briefs.
+Loading, validation with ``file:line:col`` locations and ``briefgen schema`` live in
+``briefgen.config.load``; this module is only the schema.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import string
+from pathlib import Path, PurePosixPath
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
+
+from briefgen.config import checks
+
+# Topic and brief names appear on the command line and in output folder names, so they
+# are plain words: no slashes, no leading dot (which also rules out "..").
+Name = Annotated[str, StringConstraints(pattern=r"^\w[\w.-]*$")]
+
+Format = Literal["md", "pdf", "json"]
+ALL_FORMATS: tuple[Format, ...] = ("md", "pdf", "json")
+
+# A term's weight: a real number above zero. Strict, so that YAML's `yes` or a quoted
+# "2" is reported instead of being read as 1.0 or 2.0.
+Weight = Annotated[float, Field(strict=True, gt=0)]
+
+
+class StrictModel(BaseModel):
+    """Base for config models: unknown keys are errors, values are not coerced loosely."""
+
+    model_config = ConfigDict(
+        extra="forbid", use_attribute_docstrings=True, frozen=True, allow_inf_nan=False
+    )
+
+
+class CorpusSettings(StrictModel):
+    path: str = "seeds"
+    """Folder (or single .jsonl/.jsonl.gz file) holding the articles, relative to the project root."""
+
+    metadata: str | None = "seeds/corpus.yaml"
+    """YAML file with per-article metadata (title, outlet, author, date, url, kind), keyed by file name."""
+
+    include: list[str] = Field(
+        default_factory=lambda: ["*.txt", "*.md", "*.html", "*.htm", "*.jsonl", "*.jsonl.gz"]
+    )
+    """Glob patterns (matched against file names, searched recursively) of files to read."""
+
+    max_file_mb: float = Field(default=50.0, gt=0, strict=True)
+    """Files larger than this many megabytes are skipped with a warning, before being read."""
+
+
+class IndexSettings(StrictModel):
+    backend: Literal["sqlite", "postgresql"] = "sqlite"
+    """The index engine: `sqlite` (embedded, nothing to start) or `postgresql` (one database
+    shared by several hosts: index, run history and locks; see docs/scaling.md)."""
+
+    path: str = ".briefgen/index.sqlite"
+    """Where the SQLite FTS5 index lives, relative to the project root (sqlite backend)."""
+
+    url: str | None = None
+    """The PostgreSQL connection URL without a password, e.g.
+    `postgresql://briefgen@db.example.org:5432/briefgen`; default: BRIEFGEN_DATABASE_URL. The
+    password comes from PGPASSWORD or ~/.pgpass, never from this file."""
+
+
+class Topic(StrictModel):
+    title: str = Field(min_length=1)
+    """Section heading shown in the brief, e.g. "Security and defence"."""
+
+    description: str = ""
+    """One line shown under the section heading, saying what the topic covers."""
+
+    terms: dict[str, Weight] = Field(default_factory=dict)
+    """Words and phrases that make a passage relevant, each with a weight (1 = normal,
+    higher = stronger evidence). A term with a space is matched as a phrase. A plain list
+    of terms is also accepted (every weight 1)."""
+
+    require: list[str] = Field(default_factory=list)
+    """At least one of these terms or phrases must also appear in a passage."""
+
+    exclude: list[str] = Field(default_factory=list)
+    """A passage containing any of these terms or phrases is never selected."""
+
+    min_score: float = Field(default=1.0, ge=0, strict=True)
+    """Passages scoring below this are left out, so an irrelevant corpus gives nothing."""
+
+    max_passages: int = Field(default=6, gt=0, strict=True)
+    """At most this many passages in the topic's section."""
+
+    max_per_source: int = Field(default=2, gt=0, strict=True)
+    """At most this many passages from any one article, to spread the section across sources."""
+
+    date_from: dt.date | None = None
+    """Only articles dated on or after this day (YYYY-MM-DD)."""
+
+    date_to: dt.date | None = None
+    """Only articles dated on or before this day (YYYY-MM-DD)."""
+
+    within_days: int | None = Field(default=None, gt=0, strict=True)
+    """Only articles dated within this many days before the brief's as-of date."""
+
+    @field_validator("terms", mode="before")
+    @classmethod
+    def _terms_from_list(cls, value: Any) -> Any:
+        # A plain list is the easy way to write terms: every weight 1. A list item may
+        # also be a one-entry mapping `- tariff: 3`, as people write it by analogy.
+        if not isinstance(value, list):
+            return value
+        terms: dict[Any, Any] = {}
+        for item in value:
+            if isinstance(item, dict) and len(item) == 1:
+                terms.update(item)
+            elif isinstance(item, str):
+                terms[item] = 1.0
+            else:
+                raise ValueError("each term in a list must be text (a word or phrase)")
+        return terms
+
+
+class Schedule(StrictModel):
+    cron: str
+    """Cron expression, five fields, e.g. "0 7 * * 1-5" for weekdays at 07:00."""
+
+    timezone: str = "UTC"
+    """IANA time zone the cron expression is read in, e.g. "Asia/Tokyo"."""
+
+    lateness_hours: float = Field(default=12.0, gt=0, strict=True)
+    """A missed slot younger than this is caught up (once); older ones are recorded as missed."""
+
+    max_retries: int = Field(default=3, ge=0, strict=True)
+    """How many times a failed slot is retried on later run-due calls."""
+
+    output: str = "{brief}/{date}"
+    """Dated output folder pattern under the output folder; {brief}, {date} (YYYY-MM-DD) and
+    {time} (HHMM), in the brief's time zone, are filled in. {date} must be in the last folder;
+    a `latest` link beside the dated folders points to the newest one."""
+
+    @field_validator("cron", "timezone", "output")
+    @classmethod
+    def _check_schedule_field(cls, value: str, info: ValidationInfo) -> str:
+        # Checked here so that every loader reports it at the key's file:line:col.
+        check = {
+            "cron": checks.cron_problem,
+            "timezone": checks.timezone_problem,
+            "output": checks.output_pattern_problem,
+        }[info.field_name or ""]
+        problem = check(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+
+class BriefSpec(StrictModel):
+    title: str = Field(min_length=1)
+    """Title shown on the brief's first page and in the PDF metadata."""
+
+    subtitle: str | None = None
+    """Subtitle or audience line, e.g. "For the Japan desk"."""
+
+    author: str | None = None
+    """Author or organisation shown in the title block and PDF metadata."""
+
+    topics: list[str] = Field(min_length=1)
+    """Topic keys, in the order their sections appear."""
+
+    formats: list[Format] = Field(default_factory=lambda: list(ALL_FORMATS), min_length=1)
+    """Which files to write."""
+
+    template_dir: str | None = None
+    """Folder with brief.md.j2, brief.html.j2 and brief.css; default: the project's templates/."""
+
+    paper: Literal["A4", "Letter"] = "A4"
+    """Page size of the PDF."""
+
+    output: str = "{brief}"
+    """Output folder pattern under the output folder; {brief} and {date} (YYYY-MM-DD) are filled in."""
+
+    key_points: int = Field(default=4, ge=0, strict=True)
+    """How many of the strongest passages across topics to list as key points."""
+
+    within_days: int | None = Field(default=None, gt=0, strict=True)
+    """Only articles dated within this many days before the as-of date (applies to every topic)."""
+
+    schedule: Schedule | None = None
+    """When to build this brief unattended (briefgen run-due / briefgen schedule)."""
+
+    keep: int | None = Field(default=None, gt=0, strict=True)
+    """Scheduled runs: keep only the newest N dated output folders (never the one `latest`
+    points to); default: keep all."""
+
+    @field_validator("output")
+    @classmethod
+    def _check_output(cls, value: str) -> str:
+        # The pattern names a folder under the output folder: it must not climb out of it.
+        try:
+            fields = {name for _, name, _, _ in string.Formatter().parse(value) if name is not None}
+        except ValueError as exc:
+            raise ValueError(f"{exc}; write literal braces as {{{{ and }}}}") from None
+        unknown = sorted(fields - {"brief", "date"})
+        if unknown:
+            raise ValueError(f"unknown field {{{unknown[0]}}}; use {{brief}} and {{date}}")
+        parts = PurePosixPath(value.replace("\\", "/")).parts
+        if not value.strip() or value.startswith(("/", "\\")) or ".." in parts:
+            raise ValueError("must be a folder inside the output folder, e.g. \"{brief}\"")
+        return value
+
+
+class OutputSettings(StrictModel):
+    dir: str = "briefs"
+    """Folder the briefs are written under, relative to the project root."""
+
+
+class Config(StrictModel):
+    corpus: CorpusSettings = Field(default_factory=CorpusSettings)
+    """Where the articles are and how to read them."""
+
+    index: IndexSettings = Field(default_factory=IndexSettings)
+    """Where the search index lives."""
+
+    output: OutputSettings = Field(default_factory=OutputSettings)
+    """Where briefs are written."""
+
+    state_dir: str = ".briefgen"
+    """Where briefgen keeps its own state (run history, locks, caches), relative to the project
+    root. With the postgresql backend the run history and locks live in the database instead."""
+
+    topics: dict[Name, Topic] = Field(default_factory=dict)
+    """Topics defined inline, keyed by a short name used in briefs and on the command line."""
+
+    topic_files: list[str] = Field(default_factory=lambda: ["topics/*.yaml"])
+    """Glob patterns of extra topic files (one topic per file, keyed by file stem)."""
+
+    briefs: dict[Name, BriefSpec] = Field(default_factory=dict)
+    """Briefs, keyed by name."""
+
+    default_brief: str | None = None
+    """The brief `briefgen build` makes with no argument; default: the first one."""
+
+
+class LoadedConfig(BaseModel):
+    """A validated config plus where it came from (not part of the YAML schema)."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True)
+
+    config: Config
+    path: Path  # the config.yaml file
+    root: Path  # the project root: config.yaml's folder; relative paths resolve here
+    topics: dict[str, Topic]  # inline topics + topic files + --topic-file, merged
+    topic_sources: dict[str, Path] = {}  # topic key -> the file that defines it
+
+    @property
+    def state_dir(self) -> Path:
+        """Return the folder of briefgen's own state (run history, locks, caches)."""
+        return self.resolve(self.config.state_dir)
+
+    def relative(self, path: Path) -> str:
+        """Return ``path`` relative to the project root (POSIX), or as is if outside it."""
+        try:
+            return path.relative_to(self.root).as_posix()
+        except ValueError:
+            return str(path)
+
+    def resolve(self, relative: str) -> Path:
+        """Return a config path resolved against the project root."""
+        p = Path(relative)
+        return p if p.is_absolute() else self.root / p

@@ -1,0 +1,3 @@
+"""The index stage: the backend-neutral Store interface (``base``), the backend registry
+(``backends``), the incremental update (``update``) and its worker processes (``workers``);
+backends live in ``sqlite/`` (embedded, the default) and ``postgres/``."""

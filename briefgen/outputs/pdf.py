@@ -1,0 +1,99 @@
+"""HTML → PDF with WeasyPrint, fetching only from the template folders and ``data:`` URLs.
+
+brief.pdf is a tagged PDF (see :data:`PDF_OPTIONS`).
+WeasyPrint is imported inside :func:`html_to_pdf` only (or ahead of time, in the render
+process, by :func:`import_weasyprint`): it costs ~0.5 s to import and most commands never
+need it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from briefgen._proc import stage
+from briefgen.errors import RenderError
+
+# Policy readers need accessible PDFs (screen readers, reflow; Section 508, EN 301 549).
+# WeasyPrint's tagging adds the structure tree (H1/H2, P, L/LI, BlockQuote, Link), /MarkInfo,
+# /Lang from <html lang>, the title as window title and a structure tab order. Layout and
+# extracted text are unchanged; it costs ~0.03 s and ~25% more bytes. The file does not claim
+# PDF/UA-1 (``pdf_variant="pdf/ua-1"`` would write that claim with the same tags): WeasyPrint
+# 70 does not mark running headers and page numbers as artifacts, which PDF/UA-1 requires.
+# What it leaves untagged is listed in docs/ARCHITECTURE.md (render_pdf.py).
+PDF_OPTIONS: dict[str, Any] = {"pdf_tags": True}
+
+
+@dataclass(frozen=True)
+class PdfPage:
+    """What brief.pdf is laid out from: the HTML page, its stylesheet, where it may fetch from."""
+
+    html: str
+    css: Path
+    template_dirs: list[Path]
+    brief: str  # the brief's name, for error messages
+
+
+def layout_pdf(page: PdfPage) -> bytes:
+    """Lay out a brief's HTML page and return the PDF bytes."""
+    stage(f"PDF layout with {page.css}")
+    return html_to_pdf(page.html, css=page.css, allowed_dirs=page.template_dirs, brief=page.brief)
+
+
+def html_to_pdf(page: str, *, css: Path, allowed_dirs: list[Path], brief: str) -> bytes:
+    """Render an HTML page and its stylesheet to PDF bytes."""
+    import weasyprint
+    from weasyprint.text.fonts import FontConfiguration
+
+    fetcher = restricted_fetcher(allowed_dirs)
+    fonts = FontConfiguration()
+    # Relative URLs in the page (images, fonts) resolve against the first template folder.
+    base_url = allowed_dirs[0].resolve().as_uri() + "/"
+    try:
+        stylesheet = weasyprint.CSS(filename=str(css), url_fetcher=fetcher, font_config=fonts)
+        document = weasyprint.HTML(string=page, base_url=base_url, url_fetcher=fetcher)
+        pdf: bytes | None = document.write_pdf(
+            stylesheets=[stylesheet], font_config=fonts, **PDF_OPTIONS
+        )
+    except Exception as exc:  # WeasyPrint raises many types; the user needs the brief and cause
+        raise RenderError(f"brief {brief}: PDF rendering failed: {type(exc).__name__}: {exc}") from exc
+    if pdf is None:
+        raise RenderError(f"brief {brief}: PDF rendering produced nothing")
+    return pdf
+
+
+def import_weasyprint() -> None:
+    """Import the parts of WeasyPrint :func:`html_to_pdf` uses (ahead of time, to overlap other work)."""
+    import weasyprint
+    import weasyprint.text.fonts
+    import weasyprint.urls  # noqa: F401
+
+
+def restricted_fetcher(allowed_dirs: list[Path]) -> Any:
+    """Return a URLFetcher that serves ``data:`` URLs and files inside ``allowed_dirs`` only."""
+    import urllib.parse
+    import urllib.request
+
+    from weasyprint.urls import URLFetcher
+
+    roots = [d.resolve() for d in allowed_dirs]
+
+    class TemplateFolderFetcher(URLFetcher):  # type: ignore[misc]
+        """Refuse the network and any file outside the template folders."""
+
+        def __init__(self) -> None:
+            super().__init__(allowed_protocols={"file", "data"}, allow_redirects=False, timeout=1)
+
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            scheme = url.split(":", 1)[0].lower()
+            if scheme == "file":
+                path = Path(urllib.request.url2pathname(urllib.parse.urlsplit(url).path)).resolve()
+                if not any(path == root or root in path.parents for root in roots):
+                    raise ValueError(f"refused to fetch {url}: outside the template folder")
+            elif scheme != "data":
+                raise ValueError(f"refused to fetch {url}: only template files and data: URLs")
+            return super().fetch(url, headers)
+
+    return TemplateFolderFetcher()
+

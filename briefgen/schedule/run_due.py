@@ -1,0 +1,448 @@
+"""Scheduled generation: ``run-due`` (build what is due, once per slot), the foreground
+scheduler, ``schedule --list`` and ``history``.
+
+For each brief with a ``schedule:``, ``run_due`` takes the latest cron slot at or before
+now (in the brief's zone, see ``cronslots``) and builds it unless the run history says it
+is done, given up or missed. Everything happens under one file lock next to the index, so
+two ``run-due`` processes never build at once, and a "running" row seen under the lock can
+only be left by a killed process.
+"""
+
+from __future__ import annotations
+
+import importlib
+import shutil
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+from zoneinfo import ZoneInfo
+
+from briefgen._fs import exclusive_lock, sha256_file
+from briefgen.errors import BriefgenError, ConfigError, ScheduleError
+from briefgen.schedule import dated_output
+from briefgen.schedule import slots as cronslots
+from briefgen.schedule.history import DONE, FAILED, GAVE_UP, MISSED, RUNNING, RunRow, RunState
+
+if TYPE_CHECKING:
+    from briefgen.config.schema import BriefSpec, LoadedConfig, Schedule
+
+EXIT_OK, EXIT_FAILED, EXIT_LOCKED = 0, 1, 3
+MISSED_CAP = 1000  # at most this many missed slots are recorded per brief and call
+
+Echo = Callable[[str], Any]
+
+
+class BuildFunction(Protocol):
+    """The shape of ``briefgen.build.build_brief`` that run_due relies on."""
+
+    def __call__(
+        self,
+        cfg: LoadedConfig,
+        brief_name: str | None = None,
+        *,
+        formats: list[str] | None = None,
+        out_dir: Path | None = None,
+        as_of: date | None = None,
+        previous: Path | None = None,
+    ) -> Any: ...
+
+
+RefreshFunction = Callable[..., Any]
+
+
+@dataclass
+class RunDueResult:
+    """What one run-due call did; ``exit_code``: 0 ok or nothing due, 1 a failure, 3 locked."""
+
+    exit_code: int = EXIT_OK
+    built: list[tuple[str, str]] = field(default_factory=list)  # (brief, slot)
+    failed: list[tuple[str, str, str]] = field(default_factory=list)  # (brief, slot, error)
+    missed: list[tuple[str, str]] = field(default_factory=list)
+    stopped_early: bool = False  # a stop request left due briefs for the next call
+
+
+@dataclass(frozen=True)
+class _Due:
+    """A brief's slot that this call will build."""
+
+    name: str
+    spec: BriefSpec
+    schedule: Schedule
+    slot: datetime  # aware, in the brief's zone
+    key: str  # stored form (UTC)
+    attempt: int
+
+
+def parse_now(text: str | None) -> datetime | None:
+    """Parse ``--now``: an ISO-8601 instant with an offset or Z (None stays None)."""
+    if text is None:
+        return None
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ScheduleError(
+            f"--now {text!r} is not an ISO-8601 date and time; e.g. 2025-03-10T07:00:00+09:00"
+        ) from None
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ScheduleError(
+            f"--now {text!r} has no time zone; add an offset or Z, "
+            f"e.g. {text.strip()}Z or {text.strip()}+09:00"
+        )
+    return value
+
+
+# -- the lock ------------------------------------------------------------------------------
+
+
+def runs_db_path(cfg: LoadedConfig) -> Path:
+    """Return the run-history database path (next to the index)."""
+    return cfg.state_dir / "runs.sqlite"
+
+
+# -- run-due -------------------------------------------------------------------------------
+
+
+def run_due(
+    cfg: LoadedConfig,
+    *,
+    now: datetime | None,
+    echo: Echo,
+    build: BuildFunction | None = None,
+    refresh_index: RefreshFunction | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> RunDueResult:
+    """Build every scheduled brief whose latest slot is due, each at most once per slot.
+
+    ``build`` and ``refresh_index`` default to the real pipeline; ``should_stop`` is asked
+    before each brief (the foreground scheduler uses it to stop after the brief in progress).
+    """
+    now = now or datetime.now(UTC)
+    if now.utcoffset() is None:
+        raise ScheduleError(
+            "run_due needs an aware `now` (with a time zone), e.g. datetime.now(UTC)"
+        )
+    result = RunDueResult()
+    scheduled = {n: s for n, s in cfg.config.briefs.items() if s.schedule is not None}
+    if not scheduled:
+        echo("nothing scheduled: no brief in the config has a `schedule:`")
+        return result
+    with exclusive_lock(cfg.state_dir / "run-due.lock") as holder:
+        if holder is not None:
+            echo(f"another briefgen run-due is running ({holder}); exiting without building")
+            result.exit_code = EXIT_LOCKED
+            return result
+        with RunState(runs_db_path(cfg)) as state:
+            for row in state.interrupt_running(
+                "interrupted: the process building it stopped before finishing"
+            ):
+                echo(
+                    f"{row.brief}: slot {row.slot} was interrupted by a killed run; "
+                    "it will be retried"
+                )
+            due = [d for n, s in scheduled.items() if (d := _plan(state, n, s, now, result, echo))]
+            if not due:
+                echo(_nothing_due_message(scheduled, now))
+                return result
+            _build_due(cfg, state, due, result, echo, build, refresh_index, should_stop)
+    if result.failed:
+        result.exit_code = EXIT_FAILED
+    return result
+
+
+def _plan(
+    state: RunState, name: str, spec: BriefSpec, now: datetime, result: RunDueResult, echo: Echo
+) -> _Due | None:
+    """Decide whether ``name`` is due now; record slots that are too old to build as missed."""
+    sched = spec.schedule
+    assert sched is not None
+    slot = cronslots.latest_slot(sched.cron, sched.timezone, now)
+    if slot is None:
+        return None
+    key = cronslots.format_slot(slot)
+    last = state.last_slot(name)
+    if last is not None and key < last:
+        return None  # the clock went back: never rebuild an older slot
+    too_late = now - slot > timedelta(hours=sched.lateness_hours)
+    reason = f"more than {sched.lateness_hours:g} h late (schedule.lateness_hours)"
+    if last is not None and last != key:
+        older, more = cronslots.slots_between(
+            sched.cron, sched.timezone, cronslots.parse_slot(last), slot, cap=MISSED_CAP
+        )
+        _record_missed(
+            state,
+            name,
+            [cronslots.format_slot(s) for s in older],
+            more,
+            "a newer slot superseded it",
+            result,
+            echo,
+        )
+    row = state.slot_state(name, key)
+    if row is None:
+        if too_late:
+            _record_missed(state, name, [key], False, reason, result, echo)
+            return None
+        return _Due(name, spec, sched, slot, key, attempt=1)
+    if row.status != FAILED or too_late:
+        return None
+    attempts = state.attempts(name, key)
+    if attempts > sched.max_retries:
+        state.finish(row.id, GAVE_UP, error=row.error)  # e.g. the last try was killed
+        return None
+    return _Due(name, spec, sched, slot, key, attempt=attempts + 1)
+
+
+def _record_missed(
+    state: RunState,
+    name: str,
+    keys: list[str],
+    more: bool,
+    reason: str,
+    result: RunDueResult,
+    echo: Echo,
+) -> None:
+    if not keys:
+        return
+    state.record_missed(name, keys, reason=reason)
+    result.missed.extend((name, k) for k in keys)
+    span = keys[0] if len(keys) == 1 else f"{keys[0]} … {keys[-1]}"
+    extra = " (and older ones, not recorded)" if more else ""
+    echo(f"{name}: {len(keys)} slot(s) missed, not built: {span}{extra}; {reason}")
+
+
+def _build_due(
+    cfg: LoadedConfig,
+    state: RunState,
+    due: list[_Due],
+    result: RunDueResult,
+    echo: Echo,
+    build: BuildFunction | None,
+    refresh_index: RefreshFunction | None,
+    should_stop: Callable[[], bool] | None,
+) -> None:
+    """Refresh the index once, then build each due brief, isolating failures."""
+    build, refresh_index = _pipeline(build, refresh_index)
+    index_error = None
+    try:
+        from briefgen.index.update import BUILD_MAX_WARNINGS
+
+        refresh_index(cfg, progress=False, warn=lambda m: echo(f"warning: {m}"),
+                      max_warnings=BUILD_MAX_WARNINGS)
+    except Exception as exc:  # noqa: BLE001  every due brief is recorded failed with this error
+        index_error = f"index refresh failed: {_describe(exc)}"
+        echo(f"error: {index_error}")
+    for item in due:
+        if should_stop is not None and should_stop():
+            left = ", ".join(d.name for d in due[due.index(item) :])
+            echo(f"stopping: left for the next run: {left}")
+            result.stopped_early = True
+            return
+        _build_one(cfg, state, item, result, echo, build, index_error)
+
+
+def _build_one(
+    cfg: LoadedConfig,
+    state: RunState,
+    item: _Due,
+    result: RunDueResult,
+    echo: Echo,
+    build: BuildFunction,
+    index_error: str | None,
+) -> None:
+    """Build one slot into staging, publish it, point `latest` at it, then mark it done."""
+    root = cfg.resolve(cfg.config.output.dir)
+    final = root / cronslots.dated_folder(item.schedule.output, item.name, item.slot)
+    parent = final.parent
+    tries = f"attempt {item.attempt} of {item.schedule.max_retries + 1}"
+    echo(f"{item.name}: building slot {_local(item.slot)} ({item.key}), {tries}")
+    run_id = state.start(item.name, item.key, item.attempt, cfg.relative(final))
+    started = time.monotonic()
+    staging = None
+    try:
+        if index_error:
+            raise ScheduleError(index_error)
+        dated_output.remove_stale_staging(parent)
+        staging = dated_output.new_staging_dir(parent)
+        formats: list[str] = list(item.spec.formats)
+        if "json" not in formats:
+            formats.append("json")  # the next run's "what's new" compares against it
+        built = build(
+            cfg,
+            item.name,
+            formats=formats,
+            out_dir=staging,
+            as_of=item.slot.date(),
+            previous=_previous_json(cfg, state, item.name),
+        )
+        files = dated_output.publish(staging, built.files, final)
+        dated_output.point_latest(parent, final.name)
+    except Exception as exc:  # noqa: BLE001  one brief's failure must not stop the others
+        error = _describe(exc, with_traceback=not isinstance(exc, BriefgenError))
+        gave_up = item.attempt > item.schedule.max_retries
+        state.finish(run_id, GAVE_UP if gave_up else FAILED, error=error)
+        result.failed.append((item.name, item.key, error))
+        then = "giving up on this slot" if gave_up else "will retry on the next run"
+        echo(f"{item.name}: FAILED ({tries}, {then}): {_describe(exc)}")
+        return
+    finally:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+    state.finish(
+        run_id, DONE, files=[(cfg.relative(f), sha256_file(f)) for f in files]
+    )
+    result.built.append((item.name, item.key))
+    took = time.monotonic() - started
+    echo(
+        f"{item.name}: done in {took:.1f} s -> {cfg.relative(final)} "
+        f"({', '.join(f.name for f in files)})"
+    )
+    if item.spec.keep:
+        try:
+            removed = dated_output.prune_dated(
+                parent,
+                cronslots.dated_name_regex(item.schedule.output),
+                item.spec.keep,
+                protect={final.name},
+            )
+        except OSError as exc:
+            echo(f"warning: {item.name}: could not remove old output folders: {exc}")
+        else:
+            if removed:
+                echo(f"{item.name}: removed {len(removed)} old folder(s) (keep: {item.spec.keep})")
+
+
+def _previous_json(cfg: LoadedConfig, state: RunState, name: str) -> Path | None:
+    """Return the brief.json of the brief's newest successful run, if it still exists."""
+    row = state.last_done(name)
+    for path, _ in row.files if row else ():
+        if Path(path).name == "brief.json" and cfg.resolve(path).is_file():
+            return cfg.resolve(path)
+    return None
+
+
+def _pipeline(
+    build: BuildFunction | None, refresh_index: RefreshFunction | None
+) -> tuple[BuildFunction, RefreshFunction]:
+    """Fill in the real build and index refresh (imported only now: they are heavy)."""
+    if build is None:
+        build = importlib.import_module("briefgen.build").build_brief
+    if refresh_index is None:
+        refresh_index = importlib.import_module("briefgen.index.update").update_index
+    return build, refresh_index
+
+
+def _describe(exc: BaseException, *, with_traceback: bool = False) -> str:
+    """Return an error as one line (a user's mistake) or with its traceback (a bug)."""
+    if isinstance(exc, ConfigError):
+        return "; ".join(exc.problems)
+    line = str(exc) if isinstance(exc, BriefgenError) else f"{type(exc).__name__}: {exc}"
+    if with_traceback:
+        return line + "\n" + "".join(traceback.format_exception(exc)).rstrip()
+    return line
+
+
+def _local(instant: datetime) -> str:
+    return instant.strftime("%Y-%m-%d %a %H:%M %Z")
+
+
+def next_slot(spec: BriefSpec, now: datetime) -> datetime | None:
+    """Return the brief's first slot after ``now`` (in its zone)."""
+    sched = spec.schedule
+    assert sched is not None
+    return next(cronslots.slots_after(sched.cron, sched.timezone, now), None)
+
+
+def _nothing_due_message(scheduled: dict[str, BriefSpec], now: datetime) -> str:
+    upcoming = [(s, n) for n, spec in scheduled.items() if (s := next_slot(spec, now))]
+    if not upcoming:
+        return "nothing due"
+    slot, name = min(upcoming, key=lambda t: t[0])
+    return f"nothing due; next: {name} at {_local(slot)} ({cronslots.format_slot(slot)})"
+
+
+# -- schedule --list and history -----------------------------------------------------------
+
+
+def format_schedule_list(cfg: LoadedConfig, *, now: datetime | None = None, count: int = 3) -> str:
+    """Show each scheduled brief's next ``count`` run times, in its zone and in UTC."""
+    now = now or datetime.now(UTC)
+    lines = []
+    for name, spec in cfg.config.briefs.items():
+        sched = spec.schedule
+        if sched is None:
+            lines.append(f"{name}: not scheduled")
+            continue
+        keep = f", keep {spec.keep}" if spec.keep else ""
+        lines.append(
+            f'{name}: "{sched.cron}" in {sched.timezone} (catch up within {sched.lateness_hours:g} h, '
+            f"{sched.max_retries} retries{keep}) -> {cfg.config.output.dir}/{sched.output}"
+        )
+        slots = cronslots.slots_after(sched.cron, sched.timezone, now)
+        for _, slot in zip(range(count), slots):
+            lines.append(f"  {_local(slot):<26} {slot.astimezone(UTC):%Y-%m-%d %H:%M} UTC")
+    if not any(s.schedule for s in cfg.config.briefs.values()):
+        lines.append(
+            'no brief is scheduled; add e.g. `schedule: {cron: "0 7 * * 1-5", timezone: Asia/Tokyo}` to a brief'
+        )
+    return "\n".join(lines)
+
+
+def format_history(cfg: LoadedConfig, brief: str | None, *, limit: int) -> str:
+    """Show the newest ``limit`` scheduled runs (of one brief or all), newest first."""
+    path = runs_db_path(cfg)
+    if not path.exists():
+        if brief is not None and brief not in cfg.config.briefs:
+            raise ScheduleError(_unknown_brief(cfg, brief, []))
+        return f"no scheduled runs yet ({cfg.relative(path)} does not exist; see `briefgen run-due`)"
+    with RunState(path, create=False) as state:
+        if brief is not None and brief not in cfg.config.briefs and brief not in state.briefs():
+            raise ScheduleError(_unknown_brief(cfg, brief, state.briefs()))
+        rows = state.history(brief, limit=limit)
+    if not rows:
+        return "no scheduled runs yet" + (f" of {brief}" if brief else "")
+    table: list[tuple[str, ...]] = [
+        ("BRIEF", "SLOT (brief's zone)", "STATUS", "TRY", "STARTED (UTC)", "TOOK", "OUTPUT / ERROR")
+    ]
+    for row in rows:
+        table.append(_history_cells(cfg, row))
+    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]) - 1)]
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[-1] for r in table
+    ).rstrip()
+
+
+def _history_cells(cfg: LoadedConfig, row: RunRow) -> tuple[str, ...]:
+    spec = cfg.config.briefs.get(row.brief)
+    zone = ZoneInfo(spec.schedule.timezone) if spec and spec.schedule else UTC
+    slot = _local(cronslots.parse_slot(row.slot).astimezone(zone))
+    took = ""
+    if row.finished and row.status != MISSED:
+        seconds = (
+            cronslots.parse_slot(row.finished) - cronslots.parse_slot(row.started)
+        ).total_seconds()
+        took = f"{seconds:.0f} s"
+    if row.status == DONE:
+        detail = f"{row.out_dir} ({len(row.files)} files)"
+    elif row.status == RUNNING:
+        detail = "building now (or killed; retried on the next run)"
+    else:
+        detail = (row.error or "").splitlines()[0] if row.error else ""
+    attempt = str(row.attempt) if row.attempt else "-"
+    return (
+        row.brief,
+        slot,
+        row.status,
+        attempt,
+        row.started.replace("T", " ").rstrip("Z"),
+        took,
+        detail,
+    )
+
+
+def _unknown_brief(cfg: LoadedConfig, brief: str, with_history: list[str]) -> str:
+    known = sorted(set(cfg.config.briefs) | set(with_history))
+    return f"unknown brief {brief!r}; known briefs: {', '.join(known) or '(none)'}"
