@@ -170,16 +170,16 @@ def build(
     as_of: str | None,
 ) -> None:
     """Build BRIEF (default: the default brief) from the corpus."""
-    from briefgen.build import build_brief, parse_as_of, parse_formats, start_render_worker
+    from briefgen.build import parse_as_of, parse_formats, start_render_worker
 
     wanted, day = parse_formats(formats), parse_as_of(as_of)
     # The render process starts first and imports WeasyPrint on the other core meanwhile.
     with start_render_worker(wanted) as renderer:
-        from briefgen.index.update import BUILD_MAX_WARNINGS, update_index
+        from briefgen.pipeline import refresh_and_build
 
         cfg = load(config_path, topic_files)
-        update_index(cfg, progress=False, warn=warn, max_warnings=BUILD_MAX_WARNINGS)
-        result = build_brief(cfg, brief, formats=wanted, out_dir=out_dir, as_of=day, renderer=renderer)
+        result = refresh_and_build(cfg, brief, warn=warn, formats=wanted, out_dir=out_dir,
+                                   as_of=day, renderer=renderer)
     for path in result.files:
         click.echo(f"wrote {path}")
 

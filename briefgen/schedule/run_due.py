@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
+from briefgen import pipeline
 from briefgen._fs import exclusive_lock, sha256_file
 from briefgen.errors import BriefgenError, ConfigError, ScheduleError
 from briefgen.schedule import dated_output
@@ -228,10 +229,7 @@ def _build_due(
     build, refresh_index = _pipeline(build, refresh_index)
     index_error = None
     try:
-        from briefgen.index.update import BUILD_MAX_WARNINGS
-
-        refresh_index(cfg, progress=False, warn=lambda m: echo(f"warning: {m}"),
-                      max_warnings=BUILD_MAX_WARNINGS)
+        pipeline.refresh_index(cfg, warn=lambda m: echo(f"warning: {m}"), refresh=refresh_index)
     except Exception as exc:  # noqa: BLE001  every due brief is recorded failed with this error
         index_error = f"index refresh failed: {_describe(exc)}"
         echo(f"error: {index_error}")
