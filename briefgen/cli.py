@@ -124,7 +124,9 @@ def index(config_path: Path | None, topic_files: tuple[Path, ...], strict: bool,
 @cli.command()
 @config_options
 @click.argument("topic")
-@click.option("--limit", type=click.IntRange(min=1), default=None, help="At most N passages.")
+@click.option("--limit", type=click.IntRange(min=1), default=None,
+              help="Up to N passages above the threshold, without the brief's per-source cap "
+                   "(default: exactly what the brief's section shows).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--explain", is_flag=True, help="Show the matched terms, weights and score.")
 @handle_errors
@@ -146,6 +148,42 @@ def select(
         click.echo(json.dumps(selection_to_json(selection, cfg), ensure_ascii=False, indent=2))
     else:
         click.echo(format_selection(selection, cfg, explain=explain))
+
+
+@cli.group()
+def topic() -> None:
+    """Improve a topic from evidence: fit it to labelled articles, or suggest terms."""
+
+
+@topic.command("fit")
+@config_options
+@click.argument("topic_key", metavar="TOPIC")
+@click.option("--labels", "labels_path", required=True,
+              type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="CSV of doc_id,label (1/0), or doc_id,start,end,label for passages.")
+@click.option("--keep-weights", is_flag=True, help="Fit context, semantic and min_score only.")
+@handle_errors
+def topic_fit(config_path: Path | None, topic_files: tuple[Path, ...], topic_key: str,
+              labels_path: Path, keep_weights: bool) -> None:
+    """Fit TOPIC's weights and min_score to labelled articles; write a proposed topic file."""
+    from briefgen.select.tune import fit_topic, format_fit
+
+    cfg = load(config_path, topic_files)
+    click.echo(format_fit(fit_topic(cfg, topic_key, labels_path, fit_weights=not keep_weights)))
+
+
+@topic.command("suggest")
+@config_options
+@click.argument("topic_key", metavar="TOPIC")
+@click.option("--count", type=click.IntRange(min=1), default=25, help="At most N terms.")
+@handle_errors
+def topic_suggest(config_path: Path | None, topic_files: tuple[Path, ...], topic_key: str,
+                  count: int) -> None:
+    """List terms over-represented in TOPIC's selected passages, for you to accept or not."""
+    from briefgen.select.tune import format_suggestions, suggest_terms
+
+    cfg = load(config_path, topic_files)
+    click.echo(format_suggestions(topic_key, suggest_terms(cfg, topic_key, count=count)))
 
 
 @cli.command()

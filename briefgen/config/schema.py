@@ -94,6 +94,27 @@ class Topic(StrictModel):
     min_score: float = Field(default=1.0, ge=0, strict=True)
     """Passages scoring below this are left out, so an irrelevant corpus gives nothing."""
 
+    context_weight: float = Field(default=0.0, ge=0, strict=True)
+    """How much the passage's article adds to its score: this times the article's evidence
+    (its headline, its lead and its whole text, each scored like a passage, added up). A
+    passage in an article about the topic is found with few topic terms; a term used in
+    another sense (a football team's "defence") is not enough when its article is about
+    something else. 0: a passage stands alone."""
+
+    about: str = ""
+    """The topic in plain sentences, for semantic scoring: a passage's similarity to it
+    (with an embedding model that ships inside the `wordllama` wheel and runs offline)
+    adds `semantic_weight` times the similarity to the score."""
+
+    examples: list[str] = Field(default_factory=list)
+    """Example passages that are squarely on the topic, for semantic scoring (with `about`)."""
+
+    semantic: bool = True
+    """Use semantic scoring when `about` or `examples` is given; false turns it off."""
+
+    semantic_weight: float = Field(default=0.0, ge=0, strict=True)
+    """How much semantic similarity (cosine, about -1 to 1) adds to a passage's score."""
+
     max_passages: int = Field(default=6, gt=0, strict=True)
     """At most this many passages in the topic's section."""
 

@@ -28,12 +28,14 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, Self
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, Self, TypeVar
 
 from briefgen.models import Document, Passage, Source, SourceMeta
 
 if TYPE_CHECKING:
     from briefgen.config.schema import LoadedConfig
+
+T = TypeVar("T")
 
 
 #: The version of what a store holds per document (fields, passage rows): part of the pipeline
@@ -121,6 +123,10 @@ class Store(Protocol):
 
     def passages(self, doc_id: str) -> list[Passage]:
         """Return a document's passages in order (empty if it is not indexed)."""
+        ...
+
+    def passages_of(self, doc_ids: Sequence[str]) -> dict[str, list[Passage]]:
+        """Return the passages of several documents, in order (absent ones are left out)."""
         ...
 
     def snapshot_hash(self) -> str:
@@ -257,7 +263,7 @@ class Backend(Protocol):
         ...
 
 
-def chunks(items: list[int], size: int) -> Iterator[list[int]]:
+def chunks_of(items: list[T], size: int) -> Iterator[list[T]]:
     """Yield ``items`` in lists of at most ``size``."""
     for i in range(0, len(items), size):
         yield items[i : i + size]

@@ -40,8 +40,10 @@ from typing import TYPE_CHECKING
 from briefgen.errors import ConfigError
 from briefgen.index.backends import open_store
 from briefgen.models import TopicSelection
+from briefgen.select.context import NO_EVIDENCE, article_evidence
 from briefgen.select.dedup import NearDuplicateGroups, content_stem_sets
 from briefgen.select.scoring import CompiledTopic
+from briefgen.select.semantic import semantic_enabled, semantic_similarity
 from briefgen.select.spread import Candidate, spread
 from briefgen.text import sentence_spans
 
@@ -101,14 +103,22 @@ def select_passages(
     limit: int | None = None,
     as_of: dt.date | None = None,
 ) -> TopicSelection:
-    """Select a topic's passages from the store: scored, merged, capped and spread."""
+    """Select a topic's passages from the store: scored, merged, capped and spread.
+
+    Without ``limit``: exactly what the brief's section shows (``max_passages``, at most
+    ``max_per_source`` from one article). With ``limit``: up to that many passages above the
+    threshold, near-duplicates merged, without the per-source cap (``select --limit``).
+    """
     analyzer = store.analyzer()
     try:
         compiled = CompiledTopic(topic, analyzer)
-        candidates = scored_candidates(compiled, store, as_of)
+        retrieve = CANDIDATES if limit is None else max(CANDIDATES, limit)
+        candidates = scored_candidates(compiled, store, as_of, retrieve=retrieve)
         groups = NearDuplicateGroups(content_stem_sets([c.stems for c in candidates], analyzer))
-        wanted = topic.max_passages if limit is None else limit
-        picked = spread(candidates, groups, wanted, topic.max_per_source)
+        wanted, per_source = (
+            (topic.max_passages, topic.max_per_source) if limit is None else (limit, limit)
+        )
+        picked = spread(candidates, groups, wanted, per_source)
         groups.complete(picked)
         return TopicSelection(key, topic.title, topic.description, tuple(
             candidates[i].scored(
@@ -137,7 +147,9 @@ def key_sentence(compiled: CompiledTopic, text: str) -> int:
     return spans[best][0] if best else 0
 
 
-def scored_candidates(compiled: CompiledTopic, store: Store, as_of: dt.date | None) -> list[Candidate]:
+def scored_candidates(
+    compiled: CompiledTopic, store: Store, as_of: dt.date | None, *, retrieve: int = CANDIDATES
+) -> list[Candidate]:
     """Retrieve and score the passages that qualify for the topic, best first."""
     start, end = date_window(compiled.topic, as_of)
     if start is not None and end is not None and start > end:
@@ -145,16 +157,33 @@ def scored_candidates(compiled: CompiledTopic, store: Store, as_of: dt.date | No
     hits = store.search(compiled.query(
         date_from=start.isoformat() if start else None,
         date_to=end.isoformat() if end else None,
-        limit=CANDIDATES,
+        limit=retrieve,
     ))
     texts = [hit.passage.text for hit in hits]
+    topic = compiled.topic
+    scored = [(hit, stems, compiled.score(stems))
+              for hit, stems in zip(hits, compiled.analyzer.stems_many(texts), strict=True)]
+    scored = [(hit, stems, ev) for hit, stems, ev in scored if ev.required and ev.excluded_by is None]
+    context = (
+        article_evidence(compiled, store, (hit.source for hit, _, _ in scored))
+        if topic.context_weight else {}
+    )
+    similarity = (
+        semantic_similarity(topic, [hit.passage.text for hit, _, _ in scored])
+        if semantic_enabled(topic) else []
+    )
     out = []
-    for hit, stems in zip(hits, compiled.analyzer.stems_many(texts), strict=True):
-        evidence = compiled.score(stems)
-        if evidence.qualifies(compiled.topic.min_score):
-            relevance = relevance_bonus(hit.relevance, store.relevance_half)
-            parts = (("evidence", evidence.evidence), ("relevance", relevance))
-            out.append(Candidate(hit.passage, hit.source, evidence, parts, stems))
+    for i, (hit, stems, evidence) in enumerate(scored):
+        parts = [("evidence", evidence.evidence)]
+        if topic.context_weight:
+            article = context.get(hit.source.doc_id, NO_EVIDENCE)
+            parts.append(("context", topic.context_weight * article.total))
+        if similarity:
+            parts.append(("semantic", topic.semantic_weight * similarity[i]))
+        # The threshold applies to the topic signals; relevance only orders equals.
+        if sum(value for _, value in parts) >= topic.min_score:
+            parts.append(("relevance", relevance_bonus(hit.relevance, store.relevance_half)))
+            out.append(Candidate(hit.passage, hit.source, evidence, tuple(parts), stems))
     out.sort(key=lambda c: c.key)
     return out
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
 from briefgen.errors import StoreError
-from briefgen.index.base import DateSummary, Hit, Phrase, TopicQuery
+from briefgen.index.base import DateSummary, Hit, Phrase, TopicQuery, chunks_of
 from briefgen.index.sqlite.analyzer import FtsAnalyzer, fts_phrase
 from briefgen.index.sqlite.schema import (
     CORPUS_FACTS_KEY,
@@ -130,6 +130,20 @@ class SqliteStore:
             (doc_id,),
         )
         return [_passage(row, 0) for row in rows]
+
+    def passages_of(self, doc_ids: Sequence[str]) -> dict[str, list[Passage]]:
+        """Return the passages of several documents, in order (absent ones are left out)."""
+        found: dict[str, list[Passage]] = {}
+        for chunk in chunks_of(sorted(set(doc_ids)), 500):
+            marks = ",".join("?" * len(chunk))
+            rows = self._con.execute(
+                f"SELECT {_PASSAGE_COLS} FROM documents d JOIN passages p ON p.doc = d.id "
+                f"WHERE d.doc_id IN ({marks}) ORDER BY d.doc_id, p.ordinal",
+                chunk,
+            )
+            for row in rows:
+                found.setdefault(row[0], []).append(_passage(row, 0))
+        return found
 
     def snapshot_hash(self) -> str:
         """Return a sha256 over the sorted (doc_id, sha256) pairs: equal hashes, equal corpus.

@@ -17,7 +17,7 @@ from typing import Any
 
 from briefgen._fs import exclusive_lock
 from briefgen.errors import StoreError
-from briefgen.index.base import DocumentRows, FileRecord, chunks
+from briefgen.index.base import DocumentRows, FileRecord, chunks_of
 from briefgen.index.sqlite.schema import (
     CORPUS_FACTS_KEY,
     SCHEMA_VERSION,
@@ -124,7 +124,7 @@ class SqliteWriter:
         ids = list(ids)
         if ids:
             self._drop_corpus_facts()
-        for chunk in chunks(ids, 500):
+        for chunk in chunks_of(ids, 500):
             marks = ",".join("?" * len(chunk))
             # External-content FTS5 needs the old text to remove its terms, so the 'delete'
             # command must run before the passages rows go.
