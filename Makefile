@@ -42,7 +42,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/run.py
 
 eval: $(STAMP)
-	$(PY) benchmarks/eval_topics.py
+	$(PY) benchmarks/eval_select.py
 
 lint: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[dev]'

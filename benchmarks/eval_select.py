@@ -5,7 +5,8 @@ Run: ``make eval`` (or ``.venv/bin/python benchmarks/eval_select.py``).
 Every figure comes from ``select_topic(cfg, topic, limit=N)`` — the function ``briefgen select
 TOPIC --limit N`` calls — over an index built by ``update_index`` from a corpus written in the
 shapes a user has (JSONL). An article counts as selected when ``select`` picks any of its
-passages; ``--limit`` is large, so the brief's per-source cap does not hide articles.
+passages (a passage merged into a near-duplicate counts: ``select`` names it); ``--limit``
+is large, so the brief's per-source cap does not hide articles.
 
 Tasks:
 
@@ -39,10 +40,12 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from briefgen.config.load import load_config  # noqa: E402
-from briefgen.config.schema import LoadedConfig  # noqa: E402
-from briefgen.index.update import update_index  # noqa: E402
-from briefgen.select.selection import select_topic  # noqa: E402
+from briefgen.config.load import load_config
+from briefgen.config.schema import LoadedConfig
+from briefgen.index.backends import open_store
+from briefgen.index.update import update_index
+from briefgen.select.fit import collect_features, cross_validate
+from briefgen.select.selection import select_topic
 
 DATA = ROOT.parent / "shared" / "data"
 LABELS = ROOT / "benchmarks" / "labels" / "newsarticles.csv"
@@ -145,8 +148,12 @@ def reuters_records(split: str) -> tuple[list[dict[str, object]], list[dict[str,
 
 
 def selected_docs(cfg: LoadedConfig, topic: str) -> set[str]:
-    """Return the articles ``briefgen select TOPIC --limit LIMIT`` picks a passage from."""
-    return {sp.passage.doc_id for sp in select_topic(cfg, topic, limit=LIMIT).passages}
+    """Return the articles ``briefgen select TOPIC --limit LIMIT`` picks a passage from.
+
+    A passage merged into a near-duplicate counts too: ``select`` shows it ("also said in").
+    """
+    picked = select_topic(cfg, topic, limit=LIMIT).passages
+    return {p.passage.doc_id for sp in picked for p in (sp, *sp.corroborated_by)}
 
 
 def index(config: Path, topic_files: list[Path] | None = None) -> LoadedConfig:
@@ -169,6 +176,47 @@ def eval_news() -> list[tuple[str, str, Scores, float]]:
         positives = {doc for doc, lab in labels.items() if lab[topic]}
         rows.append(("news", topic, score(chosen, positives, universe), took))
     return rows
+
+
+def cv_news() -> list[tuple[str, str, Scores, float]]:
+    """Held-out scores on the news sample: weights and min_score fitted on the other folds.
+
+    The features are the product's own (``select.fit.collect_features`` scores candidates with
+    ``select.selection.scored_candidates``); ``topic fit --keep-weights`` fits the same way.
+    """
+    _, labels = news_records()
+    cfg = load_config(WORK / "news" / "config.yaml")
+    rows = []
+    with open_store(cfg) as store:
+        for topic in NEWS_TOPICS:
+            started = time.perf_counter()
+            features = collect_features(cfg.topics[topic], store,
+                                        {doc: bool(lab[topic]) for doc, lab in labels.items()})
+            c = cross_validate(features, fit_weights=False)
+            rows.append(("news, 5-fold CV", topic, Scores(c.positives, c.selected, c.correct),
+                         time.perf_counter() - started))
+    return rows
+
+
+def agreement() -> str:
+    """Return Cohen's kappa between the first and the second reading of the news sample."""
+    second = LABELS.with_name("newsarticles_second.csv")
+    with LABELS.open(encoding="utf-8", newline="") as fh:
+        first = {r["article_id"]: r for r in csv.DictReader(fh)}
+    with second.open(encoding="utf-8", newline="") as fh:
+        other = {r["article_id"]: r for r in csv.DictReader(fh)}
+    out = [f"Second reading: {len(other)} of {len(first)} articles, read independently.", "",
+           "| topic | positives (1st / 2nd) | agreement | Cohen's κ |", "|---|---|---:|---:|"]
+    for topic in NEWS_TOPICS:
+        a = [int(first[i][topic]) for i in other]
+        b = [int(other[i][topic]) for i in other]
+        n = len(a)
+        po = sum(x == y for x, y in zip(a, b, strict=True)) / n
+        pa, pb = sum(a) / n, sum(b) / n
+        pe = pa * pb + (1 - pa) * (1 - pb)
+        kappa = (po - pe) / (1 - pe) if pe < 1 else 1.0
+        out.append(f"| {topic} | {sum(a)} / {sum(b)} | {po:.3f} | {kappa:.3f} |")
+    return "\n".join(out)
 
 
 def eval_reuters() -> list[tuple[str, str, Scores, float]]:
@@ -207,9 +255,12 @@ def main() -> None:
     rows = []
     if args.only in (None, "news"):
         rows += eval_news()
+        rows += cv_news()
     if args.only in (None, "reuters"):
         rows += eval_reuters()
     text = table(rows)
+    if args.only in (None, "news"):
+        text += "\n\n" + agreement()
     print(text)
     if not args.no_write and args.only is None:
         results = RESULTS.read_text(encoding="utf-8")

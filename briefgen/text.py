@@ -141,7 +141,6 @@ _ABBREVIATIONS = frozenset(
         "ltd",
         "co",
         "corp",
-        "no",
         "vs",
         "etc",
         "jan",
@@ -167,6 +166,10 @@ _ABBREVIATIONS = frozenset(
 )
 
 
+#: Abbreviations only when a number follows ("No. 10"): otherwise ordinary words ("said no.").
+_BEFORE_NUMBERS = frozenset(["no", "art", "nos", "vol", "p", "pp"])
+
+
 def sentence_ends(text: str, start: int, end: int) -> list[int]:
     """Return the offsets just after each sentence end inside ``text[start:end]``."""
     ends = []
@@ -179,6 +182,8 @@ def sentence_ends(text: str, start: int, end: int) -> list[int]:
             word = text[word_start:stop].lower().rstrip(".")
             if word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()):
                 continue
+            if word in _BEFORE_NUMBERS and text[m.end():].lstrip()[:1].isdigit():
+                continue  # "No. 10", "Art. 9"; but "Seoul said no. Then…" ends there
         ends.append(m.end())
     return ends
 

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from briefgen.config.schema import Topic
     from briefgen.index.base import Store
 
-CONTEXT_GRID = (0.0, 0.05, 0.1, 0.2, 0.35, 0.5, 1.0)
+CONTEXT_GRID = (0.0, 0.05, 0.1, 0.2, 0.35, 0.5, 1.0, 2.0, 4.0)
 SEMANTIC_GRID = (0.0, 2.0, 4.0, 8.0, 12.0, 16.0, 24.0, 32.0)
 WEIGHT_GRID = (0.0, 0.5, 1.0, 2.0, 3.0, 5.0)
 FOLDS, SEED, ROUNDS = 5, 20261206, 2

@@ -28,10 +28,7 @@ if TYPE_CHECKING:
 
 #: Stems that are never suggested: function words and reporting verbs.
 _DULL = frozenset(
-    "the a an and or of to in on for with by at from as is are was were be been has have had "
-    "that this it its their his her he she they we you i not but said says say also would will "
-    "could can may after before about over more than which who what when where there one two "
-    "new year last first us mr ms".split()
+    ["the", "a", "an", "and", "or", "of", "to", "in", "on", "for", "with", "by", "at", "from", "as", "is", "are", "was", "were", "be", "been", "has", "have", "had", "that", "this", "it", "its", "their", "his", "her", "he", "she", "they", "we", "you", "i", "not", "but", "said", "says", "say", "also", "would", "will", "could", "can", "may", "after", "before", "about", "over", "more", "than", "which", "who", "what", "when", "where", "there", "one", "two", "new", "year", "last", "first", "us", "mr", "ms"]
 )
 
 
@@ -115,7 +112,8 @@ def suggest_terms(cfg: LoadedConfig, key: str, *, count: int = 25) -> list[tuple
             known = {s for term in topic.terms for s in analyzer.stems(term)}
             inside: Counter[str] = Counter()
             words: dict[str, Counter[str]] = {}
-            for sp in selection.passages:
+            selected = [p for sp in selection.passages for p in (sp, *sp.corroborated_by)]
+            for sp in selected:
                 tokens = sp.passage.text.split()
                 seen: set[str] = set()
                 for word, stems in zip(tokens, analyzer.stems_many(tokens), strict=True):
@@ -124,21 +122,24 @@ def suggest_terms(cfg: LoadedConfig, key: str, *, count: int = 25) -> list[tuple
                         seen.add(stem)
                 inside.update(seen)  # passages containing the stem, as for the background
             background: Counter[str] = Counter()
+            background_passages = 0
             sources = store.sources()
             sample = [s.doc_id for s in sources[:: max(1, len(sources) // 2000)]]
             for passages in store.passages_of(sample).values():
+                background_passages += len(passages)
                 for stems in analyzer.stems_many([p.text for p in passages]):
                     background.update(set(stems))
         finally:
             analyzer.close()
-    total_in = sum(inside.values()) or 1
-    total_bg = sum(background.values()) or 1
+    # Shares of passages containing the stem: among the selected ones, and in a corpus sample.
+    total_in = len(selected) or 1
+    total_bg = background_passages or 1
     scored = []
     for stem, n in inside.items():
         if n < 3 or stem in known or stem in _DULL or stem.isdigit() or len(stem) < 3:
             continue
         ratio = (n / total_in) / ((background[stem] + 1) / total_bg)
-        if ratio > 2:
+        if ratio > 1.5:
             scored.append((words[stem].most_common(1)[0][0] or stem, n, background[stem], ratio))
     scored.sort(key=lambda x: (-x[3] * math.log(1 + x[1]), x[0]))
     return scored[:count]
