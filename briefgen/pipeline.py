@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from briefgen.index.update import BUILD_MAX_WARNINGS, update_index
 
 if TYPE_CHECKING:
-    from briefgen._proc import RenderWorker
+    from briefgen.outputs.guard import RenderWorker
     from briefgen.build import BuildResult
     from briefgen.config.schema import LoadedConfig
 

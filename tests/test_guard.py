@@ -1,4 +1,4 @@
-"""Render limits (briefgen/guard.py): hostile templates and stylesheets are stopped, reported
+"""Render limits (briefgen/outputs/guard.py): hostile templates and stylesheets are stopped, reported
 by name, and leave previous outputs and the other briefs of a scheduled run alone.
 
 The limits are set low here to provoke them; every hostile case is unbounded (an endless
@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from briefgen import _proc as guard
+from briefgen.outputs import guard
 from briefgen.build import build_brief
 from briefgen.config.load import load_config
 from briefgen.config.schema import LoadedConfig

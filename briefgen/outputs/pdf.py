@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from briefgen._proc import stage
+from briefgen.outputs.guard import stage
 from briefgen.errors import RenderError
 
 # Policy readers need accessible PDFs (screen readers, reflow; Section 508, EN 301 549).

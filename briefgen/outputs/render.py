@@ -18,7 +18,7 @@ import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
-from briefgen._proc import stage
+from briefgen.outputs.guard import stage
 from briefgen.brief.assemble import Brief, brief_record, long_date
 from briefgen.errors import RenderError
 from briefgen.outputs.markup import escape_markdown, github_slug, markdown_to_html, new_markdown

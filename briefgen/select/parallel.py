@@ -26,7 +26,6 @@ Workers ignore Ctrl-C (this process kills them) and are always reaped: no zombie
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import os
 import pickle
@@ -34,7 +33,8 @@ import signal
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from briefgen.errors import BriefgenError, ConfigError
+from briefgen._proc import close_kill_and_reap, fork_child, portable_error, read_all_and_reap
+from briefgen.errors import BriefgenError
 from briefgen.index.backends import backend_for, open_store
 from briefgen.select.selection import select_passages
 
@@ -79,7 +79,7 @@ def select_topics(
             return _in_order(index, topics, outcomes, as_of)
     finally:
         for pid, fd in workers:  # only on the way out of an error (e.g. Ctrl-C)
-            _kill_and_reap(pid, fd)
+            close_kill_and_reap(pid, fd)
 
 
 def default_processes(cfg: LoadedConfig, topic_count: int) -> int:
@@ -140,13 +140,7 @@ def _fork_worker(
     as_of: dt.date | None,
 ) -> tuple[int, int]:
     """Fork a process that selects one share of the topics; return (pid, result pipe)."""
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: never returns
-        os.close(read_fd)
-        _worker(cfg, topics, share, processes, as_of, write_fd)
-    os.close(write_fd)
-    return pid, read_fd
+    return fork_child(lambda fd: _worker(cfg, topics, share, processes, as_of, fd))
 
 
 def _worker(
@@ -157,60 +151,30 @@ def _worker(
     as_of: dt.date | None,
     fd: int,
 ) -> None:
-    """Select a share of the topics, write the pickled outcomes to ``fd`` and exit."""
-    code = 0
-    try:
-        # Ctrl-C reaches the whole process group: the parent decides (and kills us).
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        with open_store(cfg) as index:
-            outcomes = _select_share(index, topics, share, processes, as_of)
-        sendable: list[_Outcome] = []
-        for position, outcome in outcomes:
-            if isinstance(outcome, BriefgenError):
-                outcome = _portable_error(outcome)
-            elif isinstance(outcome, BaseException):
-                break  # a bug: the parent selects this topic itself and shows the traceback
-            sendable.append((position, outcome))
-        view = memoryview(pickle.dumps(sendable, protocol=pickle.HIGHEST_PROTOCOL))
-        while view:
-            view = view[os.write(fd, view) :]
-    except BaseException:  # noqa: BLE001 - never let the child run the parent's code
-        code = 1  # nothing (or part) sent: the parent selects the missing topics itself
-    finally:
-        os._exit(code)
-
-
-def _portable_error(exc: BriefgenError) -> BriefgenError:
-    """Return an error that unpickles as the same class and message (no traceback, no cause)."""
-    if isinstance(exc, ConfigError):
-        return ConfigError(str(exc), list(exc.problems))
-    return type(exc)(str(exc))
+    """Select a share of the topics and write the pickled outcomes to ``fd`` (in the child)."""
+    # Ctrl-C reaches the whole process group: the parent decides (and kills us). A child that
+    # fails sends nothing (or part): the parent selects the missing topics itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    with open_store(cfg) as index:
+        outcomes = _select_share(index, topics, share, processes, as_of)
+    sendable: list[_Outcome] = []
+    for position, outcome in outcomes:
+        if isinstance(outcome, BriefgenError):
+            outcome = portable_error(outcome)
+        elif isinstance(outcome, BaseException):
+            break  # a bug: the parent selects this topic itself and shows the traceback
+        sendable.append((position, outcome))
+    view = memoryview(pickle.dumps(sendable, protocol=pickle.HIGHEST_PROTOCOL))
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 def _collect(pid: int, fd: int) -> list[_Outcome]:
     """Read a worker's outcomes until it closes the pipe, then reap it."""
-    chunks = []
+    data = read_all_and_reap(pid, fd)
     try:
-        while chunk := os.read(fd, 1 << 20):
-            chunks.append(chunk)
-    except BaseException:  # e.g. Ctrl-C while waiting: the worker must not outlive us
-        _kill_and_reap(pid, fd)
-        raise
-    os.close(fd)
-    os.waitpid(pid, 0)
-    try:
-        outcomes = pickle.loads(b"".join(chunks))
+        outcomes = pickle.loads(data)
     except Exception:  # noqa: BLE001 - cut short (the worker died): select its topics here
         return []
     return outcomes if isinstance(outcomes, list) else []
-
-
-def _kill_and_reap(pid: int, fd: int) -> None:
-    with contextlib.suppress(OSError):
-        os.close(fd)
-    try:
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-    except (ProcessLookupError, ChildProcessError):
-        pass
