@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING
 
 from briefgen import __version__
 from briefgen._fs import remove_stale_temps, write_files_atomic
-from briefgen.outputs.guard import RenderWorker, render_deadline, run_limited, start_worker
 from briefgen.brief.assemble import Brief, CorpusSummary, assemble_brief, read_previous
 from briefgen.errors import ConfigError, RenderError
 from briefgen.index.backends import open_store
+from briefgen.outputs.guard import RenderWorker, render_deadline, run_limited, start_worker
 from briefgen.outputs.pdf import PdfPage, import_weasyprint, layout_pdf
 from briefgen.select.parallel import select_topics
 

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 from briefgen.index.update import BUILD_MAX_WARNINGS, update_index
 
 if TYPE_CHECKING:
-    from briefgen.outputs.guard import RenderWorker
     from briefgen.build import BuildResult
     from briefgen.config.schema import LoadedConfig
+    from briefgen.outputs.guard import RenderWorker
 
 Warn = Callable[[str], None]
 RefreshFunction = Callable[..., Any]

@@ -13,10 +13,8 @@ while this process only reads raw bytes and writes to SQLite.
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import hashlib
-import json
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -24,12 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from briefgen import __version__
 from briefgen._fs import sha256_file
 from briefgen.corpus import files as corpus
 from briefgen.corpus.jsonl import JsonlChunk, jsonl_chunks
 from briefgen.index.backends import backend_for
-from briefgen.index.base import STORE_FORMAT, DocumentRows, StoreWriter
+from briefgen.index.base import DocumentRows, StoreWriter
+from briefgen.index.fingerprint import inputs_fingerprint, pipeline_fingerprint
 from briefgen.index.workers import UNIT_BYTES, Part, ReadContext, Record, Unit, worker_pool
 
 if TYPE_CHECKING:
@@ -106,42 +104,6 @@ class _FileState:
     read: set[str] = field(default_factory=set)  # doc_ids read from it (duplicates are skipped)
     warnings: list[str] = field(default_factory=list)
     sha256: str = ""
-
-
-#: The code that decides what a document's passages are: the whole ``briefgen.corpus``
-#: subpackage and these modules beside it. When any of it changes, every document is cleaned
-#: again (an index must never hold passages the code would not cut). Whole folders are hashed,
-#: so a module added to or moved within ``corpus/`` is covered without a list to keep.
-PIPELINE_PACKAGES = ("corpus",)
-PIPELINE_MODULES = ("models.py", "text.py")
-
-
-def pipeline_sources() -> list[Path]:
-    """Return the source files the pipeline fingerprint covers, in a stable order."""
-    package = Path(__file__).resolve().parents[1]
-    files = [f for name in PIPELINE_PACKAGES for f in sorted((package / name).rglob("*.py"))]
-    return files + [package / name for name in PIPELINE_MODULES if (package / name).exists()]
-
-
-def _pipeline_fingerprint() -> str:
-    """Return a hash of the briefgen version, index schema and cleaning code."""
-    digest = hashlib.sha256(f"{__version__}\x1f{STORE_FORMAT}".encode())
-    package = Path(__file__).resolve().parents[1]
-    for path in pipeline_sources():
-        with contextlib.suppress(OSError):
-            digest.update(path.relative_to(package).as_posix().encode() + b"\x1f")
-            digest.update(path.read_bytes())
-    return digest.hexdigest()
-
-
-def _inputs_fingerprint(cfg: LoadedConfig) -> str:
-    """Return a hash of the settings that change what is read from unchanged files."""
-    settings = cfg.config.corpus
-    metadata_sha = ""
-    if settings.metadata:
-        with contextlib.suppress(OSError):
-            metadata_sha = sha256_file(cfg.resolve(settings.metadata))
-    return json.dumps({"max_file_mb": settings.max_file_mb, "metadata": metadata_sha}, sort_keys=True)
 
 
 # Skipped-input lines a build or scheduled run shows (`briefgen index` shows every one).
@@ -241,7 +203,7 @@ class _Updater:
                                     st.st_mtime_ns, ids.get(p)))
 
         w.begin()
-        pipeline, inputs = _pipeline_fingerprint(), _inputs_fingerprint(self.cfg)
+        pipeline, inputs = pipeline_fingerprint(), inputs_fingerprint(self.cfg)
         if w.setting("pipeline") not in (None, pipeline):
             self.summary.notes.append("the cleaning code changed: every document is read again")
             w.clear()

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from briefgen.outputs.guard import stage
 from briefgen.errors import RenderError
+from briefgen.outputs.guard import stage
 
 # Policy readers need accessible PDFs (screen readers, reflow; Section 508, EN 301 549).
 # WeasyPrint's tagging adds the structure tree (H1/H2, P, L/LI, BlockQuote, Link), /MarkInfo,

@@ -18,9 +18,9 @@ import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
-from briefgen.outputs.guard import stage
 from briefgen.brief.assemble import Brief, brief_record, long_date
 from briefgen.errors import RenderError
+from briefgen.outputs.guard import stage
 from briefgen.outputs.markup import escape_markdown, github_slug, markdown_to_html, new_markdown
 from briefgen.outputs.pdf import PdfPage, layout_pdf
 
