@@ -77,6 +77,19 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+class FormatOption(click.Option):
+    """``--format``, whose help lists the output formats registered when it is shown."""
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        from briefgen.outputs import OUTPUTS
+
+        self.help = (
+            f"Comma-separated output formats: {OUTPUTS.help_text()}. "
+            "Default: the brief's own `formats`."
+        )
+        return super().get_help_record(ctx)
+
+
 def pipeline_hooks() -> dict[str, Any]:
     """Return the build/refresh functions injected through ``cli.main(obj=...)`` (tests), if any."""
     obj = click.get_current_context().find_root().obj
@@ -86,7 +99,7 @@ def pipeline_hooks() -> dict[str, Any]:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="briefgen")
 def cli() -> None:
-    """Turn a corpus of news articles into cited policy briefs (Markdown, PDF, JSON)."""
+    """Turn a corpus of news articles into cited policy briefs (Markdown, HTML, PDF, JSON)."""
 
 
 @cli.command()
@@ -151,12 +164,7 @@ def select(
 @cli.command()
 @config_options
 @click.argument("brief", required=False)
-@click.option(
-    "--format",
-    "formats",
-    default=None,
-    help="Comma-separated output formats: md,pdf,json (default: the brief's own).",
-)
+@click.option("--format", "formats", cls=FormatOption, default=None, metavar="LIST")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write the files into this folder.")
 @click.option("--as-of", "as_of", default=None, help="Build as of this date (YYYY-MM-DD).")
