@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from briefgen import __version__
 from briefgen._fs import remove_stale_temps, write_files_atomic
 from briefgen._proc import RenderWorker, render_deadline, run_limited, start_worker
-from briefgen.brief.assemble import Brief, CorpusSummary, assemble_brief, read_previous
+from briefgen.brief.assemble import Brief, CorpusSummary, assemble_brief, read_previous_brief
 from briefgen.errors import ConfigError, RenderError
 from briefgen.index.backends import open_store
 from briefgen.outputs import OUTPUTS
@@ -84,10 +84,11 @@ def build_brief(
         else dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     )
     selections, corpus = select_sections(cfg, spec, day)
+    passages_before, date_before = read_previous_brief(previous)
     brief = assemble_brief(
         name, spec, cfg.topics, selections, corpus,
         date=day, as_of=as_of, generated_at=generated_at, version=__version__,
-        previous=read_previous(previous),
+        previous=passages_before, previous_date=date_before,
     )
     wanted = formats or list(spec.formats)
     outputs = render(brief, wanted, cfg.root, spec.template_dir, renderer)

@@ -23,14 +23,12 @@ from pydantic import (
 
 from briefgen.config import checks
 from briefgen.deliver import DeliverSettings
-from briefgen.outputs import FormatName
+from briefgen.outputs import DEFAULT_FORMATS, FormatName
 
 # Topic and brief names appear on the command line and in output folder names, so they
 # are plain words: no slashes, no leading dot (which also rules out "..").
 Name = Annotated[str, StringConstraints(pattern=r"^\w[\w.-]*$")]
 
-# What a brief writes unless its `formats:` says otherwise (html is asked for by name).
-DEFAULT_FORMATS: tuple[str, ...] = ("md", "pdf", "json")
 
 # A term's weight: a real number above zero. Strict, so that YAML's `yes` or a quoted
 # "2" is reported instead of being read as 1.0 or 2.0.

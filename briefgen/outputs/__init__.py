@@ -17,6 +17,8 @@ from briefgen.outputs.base import OutputRegistry
 
 # A new format: a module with an OUTPUT, listed here (the order of `--help`).
 OUTPUTS = OutputRegistry([md.OUTPUT, html.OUTPUT, pdf.OUTPUT, json.OUTPUT])
+# What a brief writes unless its `formats:` says otherwise (html is asked for by name).
+DEFAULT_FORMATS: tuple[str, ...] = ("md", "pdf", "json")
 
 
 def _check_format_name(value: object) -> object:

@@ -175,7 +175,7 @@ class BriefLayout(Treeprocessor):  # type: ignore[misc]
 
     def _mark_paragraphs(self, root: etree.Element) -> None:
         """Tag "New" badges and attribution lines so the stylesheet can address them."""
-        for p in root.iter("p"):
+        for p in [*root.iter("p"), *root.iter("li")]:
             first = p[0] if len(p) else None
             starts_with_strong = first is not None and first.tag == "strong" and not (p.text or "").strip()
             if starts_with_strong and self._text(first).strip() == "New":  # type: ignore[arg-type]

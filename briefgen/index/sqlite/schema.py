@@ -18,13 +18,8 @@ import hashlib
 import json
 import sqlite3
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from briefgen.errors import StoreError
-
-if TYPE_CHECKING:
-    pass
-
 
 SCHEMA_VERSION = 1
 
