@@ -1,14 +1,15 @@
 """Build a brief: the pipeline steps in order, outputs written atomically.
 
 1. find the brief in the config;   2. select each topic's passages from the index (topics in
-   parallel processes on a large index, ``select_parallel``);
-3. assemble the Brief (plain data); 4. render every format in memory;
+   parallel processes on a large index, ``select.parallel``);
+3. assemble the Brief (plain data); 4. render every format in memory (``outputs``);
 5. write the files (each atomically, only after every format rendered).
 
-Rendering runs in separate processes under time and memory limits (``guard``): one for the
-templates (brief.md, brief.json, the PDF's HTML), then one for the PDF layout. The render stack
-(Jinja2, Markdown, WeasyPrint) is imported only there; a command can fork the PDF process first
-with :func:`start_render_worker`, so that WeasyPrint's import overlaps steps 1–3.
+Formats that run a user's templates render in a separate process under time and memory
+limits (``_proc``): one for the templates (brief.md, brief.html, the PDF's print page), then
+one for the PDF layout. The render stack (Jinja2, Markdown, WeasyPrint) is imported only
+there; a command can fork the layout process first with :func:`start_render_worker`, so that
+WeasyPrint's import overlaps steps 1–3.
 """
 
 from __future__ import annotations
@@ -17,22 +18,22 @@ import datetime as dt
 import functools
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from briefgen import __version__
 from briefgen._fs import remove_stale_temps, write_files_atomic
-from briefgen.brief.assemble import Brief, CorpusSummary, assemble_brief, read_previous
+from briefgen.brief.assemble import Brief, CorpusSummary, assemble_brief, read_previous_brief
 from briefgen.errors import ConfigError, RenderError
 from briefgen.index.backends import open_store
+from briefgen.outputs import OUTPUTS
+from briefgen.outputs.base import LaidOutOutput, RenderContext
 from briefgen.outputs.guard import RenderWorker, render_deadline, run_limited, start_worker
-from briefgen.outputs.pdf import PdfPage, import_weasyprint, layout_pdf
 from briefgen.select.parallel import select_topics
 
 if TYPE_CHECKING:
     from briefgen.config.schema import BriefSpec, LoadedConfig, Topic
     from briefgen.models import TopicSelection
 
-FORMATS = ("md", "pdf", "json")
 STALE_TEMP_S = 3600.0  # a temporary output file this old was left by a killed build
 
 
@@ -46,15 +47,7 @@ class BuildResult:
 
 def parse_formats(value: str | None) -> list[str] | None:
     """Parse ``--format md,pdf`` (``None``: the brief's own formats)."""
-    if value is None:
-        return None
-    formats = [f.strip().lower() for f in value.split(",") if f.strip()]
-    unknown = [f for f in formats if f not in FORMATS]
-    if unknown or not formats:
-        raise ConfigError(
-            f"--format: unknown format {', '.join(unknown) or repr(value)} (choose from md, pdf, json)"
-        )
-    return list(dict.fromkeys(formats))
+    return OUTPUTS.parse(value)
 
 
 def parse_as_of(value: str | None) -> dt.date | None:
@@ -91,29 +84,57 @@ def build_brief(
         else dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     )
     selections, corpus = select_sections(cfg, spec, day)
+    passages_before, date_before = read_previous_brief(previous)
     brief = assemble_brief(
         name, spec, cfg.topics, selections, corpus,
         date=day, as_of=as_of, generated_at=generated_at, version=__version__,
-        previous=read_previous(previous),
+        previous=passages_before, previous_date=date_before,
     )
     wanted = formats or list(spec.formats)
-    # A user's template or stylesheet can loop or eat memory: render under time/memory limits
-    # (one time limit for both steps). The PDF layout runs in `renderer` if there is one.
-    deadline = render_deadline()
-    outputs, pdf_page = run_limited(
-        functools.partial(render_text, brief, wanted, cfg.root, spec.template_dir),
-        brief=name, deadline=deadline,
-    )
-    if pdf_page is not None:
-        layout = functools.partial(layout_pdf, pdf_page)
-        if renderer is not None:
-            outputs["pdf"] = renderer.run_limited(layout, brief=name, deadline=deadline)
-        else:
-            outputs["pdf"] = run_limited(
-                layout, brief=name, deadline=deadline, warm_up=import_weasyprint
-            )
+    outputs = render(brief, wanted, cfg.root, spec.template_dir, renderer)
     target = out_dir or output_dir(cfg, name, spec, day)
     return BuildResult(write_outputs(name, target, outputs), brief)
+
+
+def render(
+    brief: Brief,
+    formats: list[str],
+    root: Path,
+    template_dir: str | None,
+    renderer: RenderWorker | None = None,
+) -> dict[str, bytes]:
+    """Render ``formats``: the ones that run a user's templates in a limited process.
+
+    A user's template or stylesheet can loop or eat memory: those formats render under time
+    and memory limits (one time limit for all steps). A laid-out format (the PDF) is prepared
+    there and laid out in ``renderer`` if there is one, else in a fresh limited process.
+    """
+    guarded = [f for f in formats if OUTPUTS.get(f).guarded]
+    deadline = render_deadline()
+    rendered: dict[str, bytes] = {}
+    if guarded:
+        rendered, prepared = run_limited(
+            functools.partial(render_text, brief, guarded, root, template_dir),
+            brief=brief.name, deadline=deadline,
+        )
+        for fmt, page in prepared.items():
+            output = OUTPUTS.get(fmt)
+            assert isinstance(output, LaidOutOutput)
+            if renderer is not None:
+                rendered[fmt] = renderer.run_limited(
+                    functools.partial(output.finish, page), brief=brief.name, deadline=deadline
+                )
+                renderer = None  # it runs one job; another laid-out format gets a fresh process
+            else:
+                rendered[fmt] = run_limited(
+                    functools.partial(output.finish, page),
+                    brief=brief.name, deadline=deadline, warm_up=output.warm_up,
+                )
+    unguarded = [f for f in formats if f not in guarded]
+    if unguarded:
+        context = RenderContext(())
+        rendered.update({f: OUTPUTS.get(f).render(brief, context) for f in unguarded})
+    return rendered
 
 
 def start_render_worker(formats: list[str] | None) -> RenderWorker:
@@ -122,18 +143,22 @@ def start_render_worker(formats: list[str] | None) -> RenderWorker:
     ``formats``: what will be rendered, if known (``None``: the brief's own, likely a PDF).
     Pass the result to :func:`build_brief` as ``renderer``, inside a ``with`` block.
     """
-    if formats is not None and "pdf" not in formats:
+    laid_out = OUTPUTS.layout_outputs(formats if formats is not None else ["pdf"])
+    if not laid_out:
         return RenderWorker()  # nothing to import ahead: the jobs fork when needed
-    return start_worker(import_weasyprint)
+    output = OUTPUTS.get(laid_out[0])
+    assert isinstance(output, LaidOutOutput)
+    return start_worker(output.warm_up)
 
 
 def render_text(
     brief: Brief, formats: list[str], root: Path, template_dir: str | None
-) -> tuple[dict[str, bytes], PdfPage | None]:
-    """Render brief.md, brief.json and the PDF's HTML page (in a render process)."""
-    from briefgen.outputs.render import find_template_dirs, render_text_outputs
+) -> tuple[dict[str, bytes], dict[str, Any]]:
+    """Render the formats that use templates; prepare the laid-out ones (in a render process)."""
+    from briefgen.outputs.render import render_guarded
+    from briefgen.outputs.templates import find_template_dirs
 
-    return render_text_outputs(brief, formats, find_template_dirs(root, template_dir))
+    return render_guarded(brief, formats, find_template_dirs(root, template_dir))
 
 
 def find_brief(cfg: LoadedConfig, brief_name: str | None) -> tuple[str, BriefSpec]:
@@ -195,7 +220,7 @@ def output_dir(cfg: LoadedConfig, name: str, spec: BriefSpec, day: dt.date) -> P
 
 def write_outputs(name: str, folder: Path, outputs: dict[str, bytes]) -> list[Path]:
     """Write the rendered files atomically, as a set: existing files are replaced whole or not at all."""
-    files = {folder / f"brief.{fmt}": outputs[fmt] for fmt in ("md", "pdf", "json") if fmt in outputs}
+    files = {folder / OUTPUTS.get(f).filename: outputs[f] for f in OUTPUTS.names() if f in outputs}
     try:
         folder.mkdir(parents=True, exist_ok=True)
         # Temporary files a killed build left behind (hidden; a running build's are younger).

@@ -77,6 +77,19 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+class FormatOption(click.Option):
+    """``--format``, whose help lists the output formats registered when it is shown."""
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        from briefgen.outputs import OUTPUTS
+
+        self.help = (
+            f"Comma-separated output formats: {OUTPUTS.help_text()}. "
+            "Default: the brief's own `formats`."
+        )
+        return super().get_help_record(ctx)
+
+
 def pipeline_hooks() -> dict[str, Any]:
     """Return the build/refresh functions injected through ``cli.main(obj=...)`` (tests), if any."""
     obj = click.get_current_context().find_root().obj
@@ -86,7 +99,7 @@ def pipeline_hooks() -> dict[str, Any]:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="briefgen")
 def cli() -> None:
-    """Turn a corpus of news articles into cited policy briefs (Markdown, PDF, JSON)."""
+    """Turn a corpus of news articles into cited policy briefs (Markdown, HTML, PDF, JSON)."""
 
 
 @cli.command()
@@ -189,15 +202,14 @@ def topic_suggest(config_path: Path | None, topic_files: tuple[Path, ...], topic
 @cli.command()
 @config_options
 @click.argument("brief", required=False)
-@click.option(
-    "--format",
-    "formats",
-    default=None,
-    help="Comma-separated output formats: md,pdf,json (default: the brief's own).",
-)
+@click.option("--format", "formats", cls=FormatOption, default=None, metavar="LIST")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write the files into this folder.")
 @click.option("--as-of", "as_of", default=None, help="Build as of this date (YYYY-MM-DD).")
+@click.option("--previous", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="An earlier brief.json: mark what is new since it.")
+@click.option("--deliver", "send", is_flag=True,
+              help="Then deliver the brief as its deliver: section says (email, webhook).")
 @handle_errors
 def build(
     config_path: Path | None,
@@ -206,6 +218,8 @@ def build(
     formats: str | None,
     out_dir: Path | None,
     as_of: str | None,
+    previous: Path | None,
+    send: bool,
 ) -> None:
     """Build BRIEF (default: the default brief) from the corpus."""
     from briefgen.build import parse_as_of, parse_formats, start_render_worker
@@ -213,13 +227,43 @@ def build(
     wanted, day = parse_formats(formats), parse_as_of(as_of)
     # The render process starts first and imports WeasyPrint on the other core meanwhile.
     with start_render_worker(wanted) as renderer:
-        from briefgen.pipeline import refresh_and_build
+        from briefgen.pipeline import build_and_record
 
         cfg = load(config_path, topic_files)
-        result = refresh_and_build(cfg, brief, warn=warn, formats=wanted, out_dir=out_dir,
-                                   as_of=day, renderer=renderer)
+        result, run_id = build_and_record(
+            cfg, brief, warn=warn, deliver=send, formats=wanted, out_dir=out_dir, as_of=day,
+            previous=previous, renderer=renderer,
+        )
     for path in result.files:
         click.echo(f"wrote {path}")
+    if send and run_id is not None:
+        from briefgen.schedule.manual import send_run
+
+        if send_run(cfg, run_id, click.echo).failed:
+            sys.exit(1)
+
+
+@cli.command()
+@config_options
+@click.argument("brief")
+@click.option("--run", "run_id", type=click.IntRange(min=1), default=None,
+              help="The run to send (an id from `briefgen history`; default: the latest build).")
+@click.option("--to", "to", multiple=True, metavar="ADDRESS",
+              help="Email only this address instead of the configured ones (may be repeated).")
+@handle_errors
+def deliver(
+    config_path: Path | None,
+    topic_files: tuple[Path, ...],
+    brief: str,
+    run_id: int | None,
+    to: tuple[str, ...],
+) -> None:
+    """Send a built BRIEF again, by its deliver: channels (email, webhook)."""
+    from briefgen.schedule.manual import resend
+
+    cfg = load(config_path, topic_files)
+    if resend(cfg, brief, run_id=run_id, to=list(to), echo=click.echo).failed:
+        sys.exit(1)
 
 
 @cli.command()
@@ -283,7 +327,7 @@ def schedule_command(
 ) -> None:
     """Run in the foreground: sleep until the next slot, build, repeat."""
     from briefgen.schedule.foreground import run_forever
-    from briefgen.schedule.run_due import format_schedule_list
+    from briefgen.schedule.report import format_schedule_list
 
     cfg = load(config_path, topic_files)
     if list_only:
@@ -300,8 +344,8 @@ def schedule_command(
 def history(
     config_path: Path | None, topic_files: tuple[Path, ...], brief: str | None, limit: int
 ) -> None:
-    """Print the run history of scheduled builds."""
-    from briefgen.schedule.run_due import format_history
+    """Print the run history: scheduled runs, manual builds and their deliveries."""
+    from briefgen.schedule.report import format_history
 
     cfg = load(config_path, topic_files)
     click.echo(format_history(cfg, brief, limit=limit))

@@ -2,7 +2,8 @@
 
 ``briefgen build`` and the scheduler both go through here, so "index first, then build" is
 written once. The stages themselves are in their subpackages; ``briefgen.build.build_brief``
-reads as the build's steps in order.
+reads as the build's steps in order. A build from the command line is then recorded in the
+run history (``build_and_record``), with a pending delivery per channel when asked to deliver.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ def refresh_and_build(
     formats: list[str] | None = None,
     out_dir: Path | None = None,
     as_of: dt.date | None = None,
+    previous: Path | None = None,
     renderer: RenderWorker | None = None,
 ) -> BuildResult:
     """Refresh the index, then build one brief and write its files."""
@@ -45,4 +47,42 @@ def refresh_and_build(
 
     refresh_index(cfg, warn=warn)
     return build_brief(cfg, brief_name, formats=formats, out_dir=out_dir, as_of=as_of,
-                       renderer=renderer)
+                       previous=previous, renderer=renderer)
+
+
+def build_and_record(
+    cfg: LoadedConfig,
+    brief_name: str | None = None,
+    *,
+    warn: Warn,
+    deliver: bool = False,
+    formats: list[str] | None = None,
+    out_dir: Path | None = None,
+    as_of: dt.date | None = None,
+    previous: Path | None = None,
+    renderer: RenderWorker | None = None,
+) -> tuple[BuildResult, int | None]:
+    """Refresh, build, and record the build in the run history as a manual build.
+
+    With ``deliver``, the brief's deliveries are recorded pending (the formats they send are
+    built too); send them with ``briefgen.schedule.manual.send_run``. Returns the result and
+    the run's id (None if the history could not record a build that delivers nothing).
+    """
+    from briefgen.build import find_brief
+    from briefgen.errors import ScheduleError
+    from briefgen.schedule.deliveries import formats_to_build
+    from briefgen.schedule.manual import record_build, require_channels
+
+    name, spec = find_brief(cfg, brief_name)
+    channels = require_channels(cfg, name, spec) if deliver else []
+    if deliver:
+        formats = formats_to_build(spec, formats or list(spec.formats))
+    result = refresh_and_build(cfg, name, warn=warn, formats=formats, out_dir=out_dir,
+                               as_of=as_of, previous=previous, renderer=renderer)
+    try:
+        return result, record_build(cfg, result.brief, result.files, channels=channels)
+    except ScheduleError as exc:
+        if deliver:
+            raise
+        warn(f"the build is not in the run history: {exc}")
+        return result, None

@@ -25,6 +25,7 @@ from briefgen.config.schema import (
     Schedule,
     Topic,
 )
+from briefgen.deliver import DeliverSettings, EmailSettings, SmtpSettings, WebhookSettings
 
 SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("Top level", Config),
@@ -34,6 +35,10 @@ SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("A topic (`topics.<key>:` or a topic file)", Topic),
     ("A brief (`briefs.<name>:`)", BriefSpec),
     ("`schedule:` (inside a brief)", Schedule),
+    ("`deliver:` (inside a brief)", DeliverSettings),
+    ("`deliver: email:`", EmailSettings),
+    ("`deliver: email: smtp:`", SmtpSettings),
+    ("`deliver: webhook:`", WebhookSettings),
 ]
 
 
@@ -54,7 +59,8 @@ def field_tables() -> str:
         out += [f"### {title}", "", "| key | default | meaning |", "|---|---|---|"]
         for name, field in model.model_fields.items():
             meaning = " ".join((field.description or "").split()).replace("|", "\\|")
-            out.append(f"| `{name}` | {_default(model, name)} | {meaning} |")
+            key = field.alias or name  # `from:` is `sender` in Python
+            out.append(f"| `{key}` | {_default(model, name)} | {meaning} |")
         out.append("")
     return "\n".join(out)
 

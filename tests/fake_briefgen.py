@@ -13,9 +13,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import fake_pipeline  # noqa: E402
+import fake_pipeline
 
-from briefgen.cli import cli  # noqa: E402
+from briefgen.cli import cli
 
 HOOKS = {"build": fake_pipeline.build_brief, "refresh_index": fake_pipeline.update_index}
 

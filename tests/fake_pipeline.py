@@ -60,24 +60,45 @@ class FakeBuild:
         if self.fail.get(brief_name, 0) > 0:
             self.fail[brief_name] -= 1
             raise RenderError(f"templates/brief.md.j2:3: {brief_name}: unexpected end of template")
-        return write_outputs(brief_name, out_dir, as_of, previous)
+        return write_outputs(brief_name, out_dir, as_of, previous, formats)
 
     def built(self, brief: str | None = None) -> list[date | None]:
         """Return the as-of dates of the calls (for one brief or all)."""
         return [c["as_of"] for c in self.calls if brief is None or c["brief"] == brief]
 
 
+PDF_BYTES = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+
+
 def write_outputs(
-    brief: str, out_dir: Path, as_of: date | None, previous: Path | None
+    brief: str,
+    out_dir: Path,
+    as_of: date | None,
+    previous: Path | None,
+    formats: list[str] | None = None,
 ) -> FakeResult:
-    md = out_dir / "brief.md"
-    js = out_dir / "brief.json"
-    md.write_text(f"# {brief} as of {as_of}\n", encoding="utf-8")
-    js.write_text(
-        json.dumps({"brief": brief, "as_of": str(as_of), "previous": str(previous)}),
-        encoding="utf-8",
-    )
-    return FakeResult([md, js])
+    """Write a small file per format (default md and json); brief.json has the record's shape."""
+    record = {
+        "brief": brief,
+        "title": brief.title(),
+        "generated_at": f"{as_of}T00:00:00Z",
+        "as_of": str(as_of),
+        "previous": str(previous),
+        "sections": [{"topic": "t", "title": "T", "passages": [{"text": f"{brief} {as_of}"}]}],
+        "new_since_previous": None if previous is None else [1],
+    }
+    contents = {
+        "md": f"# {brief} as of {as_of}\n".encode(),
+        "html": f"<!DOCTYPE html><html><body><h1>{brief} as of {as_of}</h1></body></html>\n".encode(),
+        "pdf": PDF_BYTES,
+        "json": json.dumps(record).encode(),
+    }
+    files = []
+    for fmt in ("md", "html", "pdf", "json"):
+        if fmt in (formats or ["md", "json"]):
+            files.append(out_dir / f"brief.{fmt}")
+            files[-1].write_bytes(contents[fmt])
+    return FakeResult(files)
 
 
 def _log(event: str, **data: Any) -> None:

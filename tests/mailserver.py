@@ -123,8 +123,10 @@ def smtp_server(
     auth: bool = False,
     tls_context: ssl.SSLContext | None = None,
     implicit_tls: bool = False,
+    port: int = 0,
 ) -> Iterator[SMTPServer]:
-    """Run an SMTP server on a free port; with ``auth``, AUTH PLAIN/LOGIN is offered.
+    """Run an SMTP server on ``port`` (default: a free one); with ``auth``, AUTH PLAIN/LOGIN
+    is offered.
 
     ``tls_context`` offers STARTTLS, or with ``implicit_tls`` wraps the whole connection.
     """
@@ -138,7 +140,7 @@ def smtp_server(
     controller = _FreePortController(
         handler,
         hostname=HOST,
-        port=0,
+        port=port,
         server_hostname="mail.briefgen.test",  # skips a DNS look-up of this machine
         ssl_context=tls_context if implicit_tls else None,
         ready_timeout=10.0,

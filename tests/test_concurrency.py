@@ -18,8 +18,8 @@ import pytest
 import yaml
 
 from briefgen.config.load import load_config
-from briefgen.schedule import run_due as schedule
-from briefgen.schedule.history import RunState
+from briefgen.schedule.sqlite_history import RunState
+from briefgen.schedule.state import runs_db_path
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTS = Path(__file__).resolve().parent
@@ -99,7 +99,7 @@ def test_simultaneous_run_due_processes_build_each_brief_once(tmp_path: Path, n:
     counts = builds(log)
     assert counts == Counter({(event, b): 2 for event in ("start", "end") for b in BRIEFS}), counts
     cfg = load_config(config)
-    with RunState(schedule.runs_db_path(cfg)) as state:
+    with RunState(runs_db_path(cfg)) as state:
         rows = state.history(None, limit=1000)
     done = Counter((r.brief, r.slot) for r in rows if r.status == "done")
     assert sorted(done.values()) == [1] * 6 and len(rows) == 6

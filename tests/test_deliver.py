@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import smtplib
@@ -308,9 +309,14 @@ def test_plain_auth_to_another_machine_is_refused(
 
 
 def test_missing_attachment_format_is_permanent(smtp: SMTPServer, package: Package) -> None:
-    error = send_failure(EmailChannel(email_settings(smtp.port, attach=["docx"]), env={}), package)
+    without_json = dataclasses.replace(
+        package, files={k: v for k, v in package.files.items() if k != "json"}
+    )
+    error = send_failure(
+        EmailChannel(email_settings(smtp.port, attach=["json"]), env={}), without_json
+    )
 
-    assert error.permanent and "no docx file to attach" in str(error)
+    assert error.permanent and "no json file to attach" in str(error)
     assert smtp.received == []
 
 
@@ -414,7 +420,8 @@ def problems(model: type[BaseModel], data: dict[str, Any]) -> list[str]:
         ({"smtp": {"host": "smtp.example.org", "port": 70000}}, "smtp.port"),
         ({"smtp": {"host": "smtp.example.org", "password": "x"}}, "smtp.password"),
         ({"subject": "{title} {when}"}, "subject"),
-        ({"attach": [""]}, "attach"),
+        ({"attach": [""]}, "attach.0"),
+        ({"attach": ["docx"]}, "attach.0"),
     ],
 )
 def test_email_settings_problems(change: dict[str, Any], where: str) -> None:

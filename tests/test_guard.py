@@ -18,12 +18,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from briefgen.outputs import guard
 from briefgen.build import build_brief
 from briefgen.config.load import load_config
 from briefgen.config.schema import LoadedConfig
 from briefgen.errors import ConfigError, CorpusError, RenderError
 from briefgen.index.update import update_index
+from briefgen.outputs import guard
 from briefgen.schedule.run_due import run_due
 
 AS_OF = dt.date(2026, 3, 15)

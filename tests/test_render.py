@@ -17,10 +17,23 @@ from briefdata import HOSTILE, NAMES, TEMPLATES, make_brief
 from hypothesis import given
 from hypothesis import strategies as st
 
+from briefgen.brief.assemble import Brief
 from briefgen.errors import RenderError
+from briefgen.outputs.base import RenderContext
 from briefgen.outputs.markup import escape_markdown, new_markdown
-from briefgen.outputs.pdf import restricted_fetcher
-from briefgen.outputs.render import render_html, render_markdown, render_outputs
+from briefgen.outputs.md import markdown_text
+from briefgen.outputs.pdf import print_page, restricted_fetcher
+from briefgen.outputs.render import render_outputs
+
+
+def render_markdown(brief: Brief, template_dirs: list[Path]) -> str:
+    """Return brief.md's text."""
+    return markdown_text(brief, RenderContext(tuple(template_dirs)))
+
+
+def render_html(brief: Brief, md_text: str, template_dirs: list[Path]) -> str:
+    """Return the page brief.pdf is laid out from."""
+    return print_page(brief, md_text, RenderContext(tuple(template_dirs)))
 
 
 def squash(text: str) -> str:

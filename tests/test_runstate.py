@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from briefgen.errors import ScheduleError
-from briefgen.schedule.history import DONE, FAILED, RunState
+from briefgen.schedule.history import DONE, FAILED
+from briefgen.schedule.sqlite_history import RunState
 
 SLOT = "2025-03-09T22:00:00Z"
 

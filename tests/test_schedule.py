@@ -26,14 +26,11 @@ from briefgen.config.schema import Schedule
 from briefgen.errors import ScheduleError
 from briefgen.schedule import foreground
 from briefgen.schedule import run_due as schedule
-from briefgen.schedule.history import RunState
-from briefgen.schedule.run_due import (
-    format_history,
-    format_schedule_list,
-    parse_now,
-    run_due,
-)
 from briefgen.schedule.foreground import run_forever
+from briefgen.schedule.report import format_history, format_schedule_list
+from briefgen.schedule.run_due import parse_now, run_due
+from briefgen.schedule.sqlite_history import RunState
+from briefgen.schedule.state import runs_db_path
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTS = Path(__file__).resolve().parent
@@ -90,7 +87,7 @@ class Run:
 
 
 def statuses(cfg: Any, brief: str) -> list[tuple[str, str, int]]:
-    with RunState(schedule.runs_db_path(cfg)) as state:
+    with RunState(runs_db_path(cfg)) as state:
         return [(r.slot, r.status, r.attempt) for r in reversed(state.history(brief, limit=1000))]
 
 
@@ -251,7 +248,7 @@ def test_failing_brief_is_isolated_retried_then_given_up(tmp_path: Path) -> None
         ("failed", 2),
         ("gave-up", 3),
     ]
-    with RunState(schedule.runs_db_path(run.cfg)) as state:
+    with RunState(runs_db_path(run.cfg)) as state:
         assert "unexpected end of template" in (
             state.slot_state("bad", "2025-03-09T22:00:00Z").error or ""
         )
@@ -354,7 +351,7 @@ def test_dated_outputs_latest_link_retention_and_previous(tmp_path: Path) -> Non
     assert previous[1:] == [briefs / f"2025-03-{d}" / "brief.json" for d in (10, 11, 12)]
     # Scheduled builds always write brief.json (the next run compares against it).
     assert all("json" in c["formats"] for c in run.build.calls)
-    with RunState(schedule.runs_db_path(run.cfg)) as state:
+    with RunState(runs_db_path(run.cfg)) as state:
         files = dict(state.last_done("daily").files)  # type: ignore[union-attr]
     import hashlib
 
@@ -419,11 +416,11 @@ def test_schedule_list_shows_next_three_runs_in_zone_and_utc(tmp_path: Path) -> 
 
 def test_history_lists_runs_newest_first(tmp_path: Path) -> None:
     run = Run(make_cfg(tmp_path, daily=DAILY_TOKYO), FakeBuild(fail={"daily": 1}))
-    assert "no scheduled runs yet" in format_history(run.cfg, None, limit=10)
+    assert "no runs yet" in format_history(run.cfg, None, limit=10)
     run(tokyo(2025, 3, 10, 7))
     run(tokyo(2025, 3, 10, 7, 5))
     lines = format_history(run.cfg, "daily", limit=10).splitlines()
-    assert lines[0].startswith("BRIEF") and "STATUS" in lines[0]
+    assert lines[0].startswith("RUN  BRIEF") and "STATUS" in lines[0]
     assert "done" in lines[1] and "briefs/daily/2025-03-10 (2 files)" in lines[1]
     assert "failed" in lines[2] and "unexpected end of template" in lines[2]
     assert "2025-03-10 Mon 07:00 JST" in lines[1]

@@ -107,7 +107,7 @@ def test_the_golden_brief_with_parallel_selection(
 ) -> None:
     monkeypatch.setattr(select_parallel, "default_processes", lambda cfg, count: 2)
     result = build_brief(cfg, formats=["md"], out_dir=tmp_path, as_of=AS_OF)
-    assert result.files[0].read_text(encoding="utf-8") == GOLDEN.read_text(encoding="utf-8")
+    assert result.files[0].read_text(encoding="utf-8") == (GOLDEN / "brief.md").read_text(encoding="utf-8")
 
 
 def raised(

@@ -72,6 +72,7 @@ class KeyPoint:
     topic_title: str
     excerpt: str  # verbatim from the cited passage, "…" where it starts or stops inside it
     citation: int
+    new: bool = False  # its passage was not in the previous run's brief
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +132,7 @@ class Brief:
     sources: tuple[SourceEntry, ...]
     topic_notes: tuple[TopicNote, ...]
     new_since_previous: tuple[int, ...] | None  # None: no previous run to compare with
+    previous_date: str | None = None  # the date of the brief compared with, if known
 
     @property
     def keywords(self) -> list[str]:
@@ -251,17 +253,24 @@ def passage_key(doc_id: str, text: str) -> tuple[str, str]:
 
 def read_previous(path: Path | None) -> set[tuple[str, str]] | None:
     """Return the passages of a previous brief.json; ``None`` if there is no previous run."""
+    return read_previous_brief(path)[0]
+
+
+def read_previous_brief(path: Path | None) -> tuple[set[tuple[str, str]] | None, str | None]:
+    """Return the passages and the date (as of, else generation day) of a previous brief.json."""
     if path is None or not Path(path).is_file():
-        return None
+        return None, None
     try:
         record = json.loads(Path(path).read_text(encoding="utf-8"))
-        return {
+        passages = {
             passage_key(p["doc_id"], p["text"])
             for section in record["sections"]
             for p in section["passages"]
         }
-    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+        day = record.get("as_of") or str(record.get("generated_at") or "")[:10] or None
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise RenderError(f"{path}: cannot read the previous brief.json ({exc})") from exc
+    return passages, day
 
 
 def pick_key_points(sections: list[TopicSelection], count: int) -> list[tuple[str, ScoredPassage]]:
@@ -296,6 +305,7 @@ def assemble_brief(
     generated_at: str,
     version: str,
     previous: set[tuple[str, str]] | None = None,
+    previous_date: str | None = None,
 ) -> Brief:
     """Number the citations in reading order and gather the sources they point to."""
     key_points = pick_key_points(selections, spec.key_points)
@@ -334,7 +344,7 @@ def assemble_brief(
         version=version,
         corpus=corpus,
         key_points=tuple(
-            KeyPoint(title, excerpt(sp.passage.text, start=sp.key_sentence), n)
+            KeyPoint(title, excerpt(sp.passage.text, start=sp.key_sentence), n, by_number[n].new)
             for (title, sp), n in zip(key_points, kp_numbers, strict=True)
         ),
         sections=tuple(
@@ -350,6 +360,7 @@ def assemble_brief(
         new_since_previous=(
             None if previous is None else tuple(c.number for c in citations if c.new)
         ),
+        previous_date=previous_date if previous is not None else None,
     )
 
 

@@ -1,13 +1,19 @@
-"""Checks of schedule settings that the config schema runs: cron expressions, time zones,
-dated-output patterns. Each returns why a value is unusable, or None."""
+"""Checks of brief settings beyond what one field's type says: cron expressions, time zones,
+dated-output patterns (run by the schema; each returns why a value is unusable, or None), and
+the email attachments a brief can give (run by the loader, which knows where each key is)."""
 
 from __future__ import annotations
 
 import string
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cronsim import CronSim, CronSimError
+
+from briefgen.config.yamlread import Problem, YamlDoc
+from briefgen.deliver import EmailSettings
+from briefgen.outputs import DEFAULT_FORMATS, OUTPUTS
 
 _PATTERN_FIELDS = {"brief", "date", "time"}
 
@@ -59,3 +65,42 @@ def output_pattern_problem(pattern: str) -> str | None:
     if last.index("{date}") > last.find("{time}") >= 0:
         return f"output pattern {pattern!r}: put {{date}} before {{time}} so folders sort by age"
     return None
+
+
+def attach_problems(doc: YamlDoc, name: str, brief: dict[str, Any]) -> list[Problem]:
+    """Report each email attachment of brief ``name`` that the brief does not write.
+
+    ``brief`` is the brief's raw mapping; anything malformed, or a format that does not exist,
+    is left to the schema to report.
+    """
+    formats = brief.get("formats", list(DEFAULT_FORMATS))
+    deliver = brief.get("deliver")
+    email = deliver.get("email") if isinstance(deliver, dict) else None
+    if not isinstance(formats, list) or not isinstance(email, dict):
+        return []
+    written = [f for f in formats if isinstance(f, str)]
+    shown = ", ".join(written)
+    at = ("briefs", name, "deliver", "email")
+    if "attach" not in email:
+        default = EmailSettings.model_fields["attach"].get_default(call_default_factory=True)
+        missing = [f for f in default if f not in written]
+        if not missing:
+            return []
+        message = (
+            f"attaches {', '.join(missing)} by default, which this brief does not write "
+            f"(formats: {shown}); add {missing[0]} to its formats, or set attach: to some of "
+            "them (or [])"
+        )
+        return [doc.problem(at, message, key=True)]
+    attach = email.get("attach")
+    if not isinstance(attach, list):
+        return []
+    return [
+        doc.problem(
+            (*at, "attach", i),
+            f"this brief does not write {fmt} (formats: {shown}); add it to the brief's "
+            "formats or attach one of those",
+        )
+        for i, fmt in enumerate(attach)
+        if isinstance(fmt, str) and fmt in OUTPUTS and fmt not in written
+    ]

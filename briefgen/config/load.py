@@ -20,6 +20,7 @@ from typing import Any, Union, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
+from briefgen.config.checks import attach_problems
 from briefgen.config.problems import (
     describe_value,
     did_you_mean,
@@ -300,10 +301,13 @@ def _check_topics(sources: dict[str, _TopicSource], problems: list[Problem]) -> 
 def _check_briefs(
     data: dict[str, Any], doc: YamlDoc, topic_keys: set[str], problems: list[Problem]
 ) -> None:
-    """Report briefs naming unknown topics and a default_brief naming no brief."""
+    """Report briefs naming unknown topics or attaching what they do not write, and a
+    default_brief naming no brief."""
     briefs = data.get("briefs")
     briefs = briefs if isinstance(briefs, dict) else {}
     for name, spec in briefs.items():
+        if isinstance(spec, dict):
+            problems.extend(attach_problems(doc, name, spec))
         listed = spec.get("topics") if isinstance(spec, dict) else None
         if not isinstance(listed, list):
             continue
@@ -451,6 +455,9 @@ def format_summary(cfg: LoadedConfig, shown: str | None = None) -> str:
         extra = " (default)" if name == default else ""
         if spec.schedule:
             extra += f', scheduled "{spec.schedule.cron}" {spec.schedule.timezone}'
+        if spec.deliver:
+            channels = [k for k, v in spec.deliver if v is not None]
+            extra += f", delivered by {' and '.join(channels) or 'nothing'}"
         lines.append(f"  brief {name}{extra}: {', '.join(spec.topics)}")
     if not cfg.config.briefs:
         lines.append("  no briefs defined")

@@ -22,13 +22,13 @@ from pydantic import (
 )
 
 from briefgen.config import checks
+from briefgen.deliver import DeliverSettings
+from briefgen.outputs import DEFAULT_FORMATS, FormatName
 
 # Topic and brief names appear on the command line and in output folder names, so they
 # are plain words: no slashes, no leading dot (which also rules out "..").
 Name = Annotated[str, StringConstraints(pattern=r"^\w[\w.-]*$")]
 
-Format = Literal["md", "pdf", "json"]
-ALL_FORMATS: tuple[Format, ...] = ("md", "pdf", "json")
 
 # A term's weight: a real number above zero. Strict, so that YAML's `yes` or a quoted
 # "2" is reported instead of being read as 1.0 or 2.0.
@@ -194,11 +194,13 @@ class BriefSpec(StrictModel):
     topics: list[str] = Field(min_length=1)
     """Topic keys, in the order their sections appear."""
 
-    formats: list[Format] = Field(default_factory=lambda: list(ALL_FORMATS), min_length=1)
-    """Which files to write."""
+    formats: list[FormatName] = Field(default_factory=lambda: list(DEFAULT_FORMATS), min_length=1)
+    """Which files to write: md (brief.md), html (brief.html, a standalone page for browsers
+    and email), pdf (brief.pdf) and json (brief.json, the audit record)."""
 
     template_dir: str | None = None
-    """Folder with brief.md.j2, brief.html.j2 and brief.css; default: the project's templates/."""
+    """Folder with brief.md.j2, brief.standalone.html.j2 (brief.html), brief.html.j2 and
+    brief.css (brief.pdf); default: the project's templates/."""
 
     paper: Literal["A4", "Letter"] = "A4"
     """Page size of the PDF."""
@@ -218,6 +220,10 @@ class BriefSpec(StrictModel):
     keep: int | None = Field(default=None, gt=0, strict=True)
     """Scheduled runs: keep only the newest N dated output folders (never the one `latest`
     points to); default: keep all."""
+
+    deliver: DeliverSettings | None = None
+    """Where each scheduled build is sent once it is published (and a build with
+    `briefgen build --deliver`): `email:` and/or `webhook:`, see below."""
 
     @field_validator("output")
     @classmethod

@@ -28,7 +28,7 @@ import yaml
 from briefgen.corpus.clean import clean_text
 from briefgen.corpus.decode import SkippedInput, decode_bytes, extract_html_text, reject_binary
 from briefgen.corpus.jsonl import jsonl_chunks
-from briefgen.corpus.metadata import _NO_META, load_metadata, merge_meta, meta_from_fields
+from briefgen.corpus.metadata import NO_META, load_metadata, merge_meta, meta_from_fields
 from briefgen.corpus.passages import build_passages
 from briefgen.corpus.textlines import front_matter_end
 from briefgen.errors import CorpusError
@@ -208,7 +208,7 @@ def file_metadata(cfg: LoadedConfig) -> dict[str, SourceMeta]:
 
 def file_meta(path: Path, cfg: LoadedConfig) -> SourceMeta:
     """Return the metadata the corpus metadata file gives a corpus file (empty if none)."""
-    return file_metadata(cfg).get(Path(path).name, _NO_META)
+    return file_metadata(cfg).get(Path(path).name, NO_META)
 
 
 def corpus_file_names(cfg: LoadedConfig) -> set[str]:
@@ -351,7 +351,7 @@ def jsonl_article(
         text=text,
         sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
         # meta_from_fields leaves no empty strings, so without file metadata it is the result.
-        meta=meta if file_meta == _NO_META else merge_meta(meta, file_meta),
+        meta=meta if file_meta == NO_META else merge_meta(meta, file_meta),
         fmt="jsonl",
     )
 

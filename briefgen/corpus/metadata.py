@@ -43,7 +43,7 @@ _META_ALIASES = {
 }
 
 
-_NO_META = SourceMeta()
+NO_META = SourceMeta()
 
 
 

@@ -21,6 +21,7 @@ from briefgen.deliver.webhook import WebhookChannel, WebhookSettings
 
 __all__ = [
     "CHANNELS",
+    "SECRET_VARIABLES",
     "Channel",
     "ChannelSpec",
     "DeliverSettings",
@@ -37,6 +38,8 @@ __all__ = [
 
 # A new channel is a module with a SPEC, listed here and as a field of DeliverSettings.
 CHANNELS: dict[str, ChannelSpec[Any]] = {spec.name: spec for spec in (email.SPEC, webhook.SPEC)}
+# Environment variables holding secrets: never shown in messages or the run history.
+SECRET_VARIABLES = (email.USERNAME_ENV, email.PASSWORD_ENV, webhook.SECRET_ENV)
 
 
 class DeliverSettings(BaseModel):

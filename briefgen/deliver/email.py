@@ -27,6 +27,7 @@ from briefgen.deliver.base import (
     one_line,
     redact,
 )
+from briefgen.outputs import FormatName
 
 USERNAME_ENV = "BRIEFGEN_SMTP_USERNAME"
 PASSWORD_ENV = "BRIEFGEN_SMTP_PASSWORD"
@@ -124,8 +125,9 @@ class EmailSettings(BaseModel):
     """The SMTP server that sends the message. The login comes from the environment
     (BRIEFGEN_SMTP_USERNAME, BRIEFGEN_SMTP_PASSWORD), never from the config."""
 
-    attach: list[str] = Field(default_factory=lambda: ["pdf"])
-    """Which of the brief's formats to attach, e.g. [pdf, md]."""
+    attach: list[FormatName] = Field(default_factory=lambda: ["pdf"])
+    """Which of the brief's formats to attach, e.g. [pdf, md] (each must be in the brief's
+    `formats`); [] attaches nothing."""
 
     subject: str = "{title} — {date}"
     """Subject line; {title}, {date} and {brief} are filled in."""
@@ -145,8 +147,6 @@ class EmailSettings(BaseModel):
     @field_validator("attach")
     @classmethod
     def _check_attach(cls, value: list[str]) -> list[str]:
-        if any(not item.strip() for item in value):
-            raise ValueError("each item must name one of the brief's formats, e.g. pdf")
         return list(dict.fromkeys(value))
 
     @field_validator("subject")

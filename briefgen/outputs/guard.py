@@ -11,8 +11,8 @@ Limits, from the environment (checked on every call):
 
 - ``BRIEFGEN_RENDER_TIMEOUT_S``: wall-clock seconds a brief may take to render (default 120;
   0 = no limit).
-- ``BRIEFGEN_RENDER_MEMORY_MB``: address space of the render process in MB (default 2048;
-  0 = no limit).
+- ``BRIEFGEN_RENDER_MEMORY_MB``: address space the render may add to what the process maps
+  when it starts, in MB (default 2048; 0 = no limit).
 
 Forking costs a few milliseconds and the child shares the parent's imported modules, so a
 normal build costs about what it did in-process. :func:`start_worker` forks the render process
@@ -295,6 +295,15 @@ def _outcome(
     )
 
 
+def mapped_bytes() -> int:
+    """Return the address space this process maps now (0 where /proc is not available)."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as fh:
+            return int(fh.read().split()[0]) * resource.getpagesize()
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
 def _memory_text(memory_mb: int) -> str:
     return f"render memory limit of {memory_mb} MB" if memory_mb else "machine's memory limit"
 
@@ -322,7 +331,9 @@ def _child(
         sys.unraisablehook = lambda _unraisable: None
         _channel = fd
         if memory_mb:
-            limit = memory_mb * 1024 * 1024
+            # On top of what the process maps already: a parent that loaded the embedding
+            # model (numpy, a tokenizer thread pool) must not leave the render less room.
+            limit = mapped_bytes() + memory_mb * 1024 * 1024
             resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
         if timeout:
             # A backstop if the parent is killed and cannot enforce the wall clock: CPU time

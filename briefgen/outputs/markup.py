@@ -1,8 +1,10 @@
-"""Markdown for briefs: escaping corpus text, and brief.md → HTML for the PDF.
+"""Markdown for briefs: escaping corpus text, and brief.md → HTML for print or for screens.
 
-The HTML step uses Python-Markdown with the footnotes extension and one treeprocessor of ours
-that reshapes the tree for print: each footnote moves to its call (for CSS ``float:
-footnote``), sections are wrapped in ``<section>``, headings get GitHub-style ids.
+The HTML step uses Python-Markdown with the footnotes extension and one treeprocessor of ours.
+For print (brief.pdf) it moves each footnote to its call (for CSS ``float: footnote``); for
+screens (brief.html, the email body) the notes stay at the end, under a "Notes" heading, linked
+both ways. Either way sections are wrapped in ``<section>``, headings get GitHub-style ids (so
+the Contents links of brief.md work), "New" badges and attribution lines get classes.
 """
 
 from __future__ import annotations
@@ -12,20 +14,30 @@ import html
 import re
 import unicodedata
 import xml.etree.ElementTree as etree
+from typing import Literal
 
 import markdown
 from markdown.extensions import Extension, footnotes
 from markdown.extensions.toc import render_inner_html, strip_tags
 from markdown.treeprocessors import Treeprocessor
 
+Layout = Literal["print", "screen"]
 _BLOCKS = {"p", "li", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6", "dd", "dt"}
 
 
-def new_markdown() -> markdown.Markdown:
-    """Return the one Markdown configuration used for briefs (escaping depends on it)."""
+def new_markdown(layout: Layout = "print") -> markdown.Markdown:
+    """Return the one Markdown configuration used for briefs (escaping depends on it).
+
+    Both layouts read Markdown alike (the same extensions, so the same escapable characters);
+    they differ only in the shape of the HTML tree.
+    """
+    footnotes_config: dict[str, object] = {"UNIQUE_IDS": False}
+    if layout == "screen":
+        # U+FE0E asks for the arrow as text: some phones draw a bare ↩ as a coloured emoji.
+        footnotes_config["BACKLINK_TEXT"] = "&#8617;&#65038;"
     return markdown.Markdown(
-        extensions=["footnotes", PrintLayoutExtension()],
-        extension_configs={"footnotes": {"UNIQUE_IDS": False}},
+        extensions=["footnotes", LayoutExtension(layout)],
+        extension_configs={"footnotes": footnotes_config},
         output_format="html",
     )
 
@@ -75,27 +87,54 @@ def github_slug(text: str) -> str:
     return text.replace(" ", "-")
 
 
-def markdown_to_html(source: str) -> str:
-    """Convert a brief's Markdown to the HTML body the PDF template wraps."""
-    return str(new_markdown().convert(source))
+def markdown_to_html(source: str, layout: Layout = "print") -> str:
+    """Convert a brief's Markdown to the HTML body a page template wraps."""
+    return str(new_markdown(layout).convert(source))
 
 
-class PrintLayoutExtension(Extension):  # type: ignore[misc]
-    """Register :class:`PrintLayout` after inline processing and footnote handling."""
+class LayoutExtension(Extension):  # type: ignore[misc]
+    """Register :class:`BriefLayout` after inline processing and footnote handling."""
+
+    def __init__(self, layout: Layout) -> None:
+        super().__init__()
+        self.layout = layout
 
     def extendMarkdown(self, md: markdown.Markdown) -> None:
         # After "inline" (20) and "footnote-duplicate" (15), before "prettify" (10).
-        md.treeprocessors.register(PrintLayout(md), "brief-print-layout", 12)
+        md.treeprocessors.register(BriefLayout(md, self.layout), "brief-layout", 12)
 
 
-class PrintLayout(Treeprocessor):  # type: ignore[misc]
-    """Reshape the HTML tree for paged media."""
+class BriefLayout(Treeprocessor):  # type: ignore[misc]
+    """Reshape the HTML tree for paged media (print) or for a browser or mail client (screen)."""
+
+    def __init__(self, md: markdown.Markdown, layout: Layout) -> None:
+        super().__init__(md)
+        self.layout = layout
 
     def run(self, root: etree.Element) -> None:
-        """Move footnotes to their calls, mark quotes, wrap sections."""
-        self._inline_footnotes(root)
+        """Place the footnotes, mark quotes, wrap sections."""
+        notes = None
+        if self.layout == "print":
+            self._inline_footnotes(root)
+        else:
+            notes = self._take_notes(root)
         self._mark_paragraphs(root)
         self._wrap_sections(root)
+        if notes is not None:
+            root.append(notes)
+
+    def _take_notes(self, root: etree.Element) -> etree.Element | None:
+        """Take the footnotes' list out of the tree, as a "Notes" section to put at the end."""
+        for div in root.findall("div"):
+            if div.get("class") != "footnote":
+                continue
+            root.remove(div)
+            section = etree.Element("section", {"class": "section-notes"})
+            heading = etree.SubElement(section, "h2", {"id": "notes"})
+            heading.text = "Notes"
+            section.extend(child for child in div if child.tag != "hr")
+            return section
+        return None
 
     def _text(self, el: etree.Element) -> str:
         """Return an element's text as a reader sees it (stashed entities resolved)."""
@@ -136,7 +175,7 @@ class PrintLayout(Treeprocessor):  # type: ignore[misc]
 
     def _mark_paragraphs(self, root: etree.Element) -> None:
         """Tag "New" badges and attribution lines so the stylesheet can address them."""
-        for p in root.iter("p"):
+        for p in [*root.iter("p"), *root.iter("li")]:
             first = p[0] if len(p) else None
             starts_with_strong = first is not None and first.tag == "strong" and not (p.text or "").strip()
             if starts_with_strong and self._text(first).strip() == "New":  # type: ignore[arg-type]

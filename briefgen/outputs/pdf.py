@@ -1,19 +1,27 @@
-"""HTML → PDF with WeasyPrint, fetching only from the template folders and ``data:`` URLs.
+"""brief.pdf: brief.md → the print page (brief.html.j2 + brief.css) → WeasyPrint → PDF.
 
-brief.pdf is a tagged PDF (see :data:`PDF_OPTIONS`).
-WeasyPrint is imported inside :func:`html_to_pdf` only (or ahead of time, in the render
-process, by :func:`import_weasyprint`): it costs ~0.5 s to import and most commands never
-need it.
+WeasyPrint fetches only from the template folders and ``data:`` URLs; brief.pdf is a tagged
+PDF (see :data:`PDF_OPTIONS`). WeasyPrint is imported inside :func:`html_to_pdf` only (or ahead
+of time, in the layout process, by :func:`import_weasyprint`): it costs ~0.5 s to import and
+most commands never need it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from briefgen.errors import RenderError
+from briefgen.outputs.base import RenderContext
 from briefgen.outputs.guard import stage
+from briefgen.outputs.md import markdown_text
+
+if TYPE_CHECKING:
+    from briefgen.brief.assemble import Brief
+
+PAGE_TEMPLATE = "brief.html.j2"  # the page WeasyPrint prints
+CSS_FILE = "brief.css"
 
 # Policy readers need accessible PDFs (screen readers, reflow; Section 508, EN 301 549).
 # WeasyPrint's tagging adds the structure tree (H1/H2, P, L/LI, BlockQuote, Link), /MarkInfo,
@@ -33,6 +41,48 @@ class PdfPage:
     css: Path
     template_dirs: list[Path]
     brief: str  # the brief's name, for error messages
+
+
+class PdfOutput:
+    """brief.pdf: prepared with the templates, laid out where WeasyPrint was imported ahead."""
+
+    name = "pdf"
+    filename = "brief.pdf"
+    summary = "print layout, tagged PDF"
+    guarded = True
+
+    def render(self, brief: Brief, context: RenderContext) -> bytes:
+        """Return the PDF's bytes."""
+        return self.finish(self.prepare(brief, context))
+
+    def prepare(self, brief: Brief, context: RenderContext) -> PdfPage:
+        """Return the print page and where its stylesheet and files are."""
+        from briefgen.outputs.templates import find_file
+
+        page = print_page(brief, markdown_text(brief, context), context)
+        css = find_file(context.template_dirs, CSS_FILE)
+        return PdfPage(page, css, list(context.template_dirs), brief.name)
+
+    def finish(self, prepared: PdfPage) -> bytes:
+        """Lay out the page: the PDF's bytes."""
+        return layout_pdf(prepared)
+
+    def warm_up(self) -> None:
+        """Import WeasyPrint."""
+        import_weasyprint()
+
+
+def print_page(brief: Brief, md_text: str, context: RenderContext) -> str:
+    """Convert brief.md to print HTML and wrap it in the page template (brief.html.j2)."""
+    from markupsafe import Markup
+
+    from briefgen.outputs.markup import markdown_to_html
+    from briefgen.outputs.templates import render_template
+
+    body = Markup(markdown_to_html(md_text))  # escaping was done when brief.md was rendered
+    return render_template(
+        brief, context.template_dirs, PAGE_TEMPLATE, escape="html", extra={"body": body}
+    )
 
 
 def layout_pdf(page: PdfPage) -> bytes:
@@ -97,3 +147,5 @@ def restricted_fetcher(allowed_dirs: list[Path]) -> Any:
 
     return TemplateFolderFetcher()
 
+
+OUTPUT = PdfOutput()

@@ -1,181 +1,44 @@
-"""Render a Brief: Jinja2 templates → brief.md ; Markdown → HTML → PDF ; brief.json.
+"""Render a set of formats of one brief, in memory (nothing is written here).
 
-Templates are the user's to change, so they run in Jinja2's immutable sandbox with
-``StrictUndefined``, and every mistake in one becomes a RenderError naming the template
-file and line. In the Markdown template every ``{{ … }}`` value is escaped for Markdown
-unless a filter marked it safe: corpus text can never become markup by omission.
+:func:`render_guarded` is what the render process runs (templates and stylesheets are the
+user's: briefgen.build runs it under time and memory limits); it leaves the PDF's layout to
+the caller, which runs it in a process that imported WeasyPrint ahead of time.
+:func:`render_outputs` does everything in this process (the library and tests).
 """
 
 from __future__ import annotations
 
-import json
-import re
-from collections.abc import Callable
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import jinja2
-from jinja2.sandbox import ImmutableSandboxedEnvironment
-from markupsafe import Markup
-
-from briefgen.brief.assemble import Brief, brief_record, long_date
-from briefgen.errors import RenderError
-from briefgen.outputs.guard import stage
-from briefgen.outputs.markup import escape_markdown, github_slug, markdown_to_html, new_markdown
-from briefgen.outputs.pdf import PdfPage, layout_pdf
-
-MD_TEMPLATE = "brief.md.j2"
-HTML_TEMPLATE = "brief.html.j2"
-CSS_FILE = "brief.css"
-# A URL we are willing to turn into a link: http(s), and nothing Markdown or HTML treats specially.
-_SAFE_URL = re.compile(r"^https?://[A-Za-z0-9\-._~:/?#@!$&'*+,;=%]+$")
+from briefgen.brief.assemble import Brief
+from briefgen.outputs import OUTPUTS
+from briefgen.outputs.base import LaidOutOutput, RenderContext
 
 
-def find_template_dirs(root: Path, template_dir: str | None) -> list[Path]:
-    """Return the folders templates are looked up in: the brief's own, then the project's."""
-    dirs = []
-    if template_dir:
-        own = Path(template_dir) if Path(template_dir).is_absolute() else root / template_dir
-        if not own.is_dir():
-            raise RenderError(f"template folder {own} does not exist (briefs.*.template_dir)")
-        dirs.append(own)
-    project = root / "templates"
-    if project.is_dir() and project not in dirs:
-        dirs.append(project)
-    if not dirs:
-        raise RenderError(
-            f"no templates folder in {root}: run `briefgen init` or set template_dir for the brief"
-        )
-    return dirs
+def render_outputs(
+    brief: Brief, formats: Sequence[str], template_dirs: Sequence[Path]
+) -> dict[str, bytes]:
+    """Render every requested format in this process; return format → bytes."""
+    context = RenderContext(tuple(template_dirs))
+    return {name: OUTPUTS.get(name).render(brief, context) for name in formats}
 
 
-def render_outputs(brief: Brief, formats: list[str], template_dirs: list[Path]) -> dict[str, bytes]:
-    """Render every requested format in memory (nothing is written until all succeed)."""
-    outputs, pdf_page = render_text_outputs(brief, formats, template_dirs)
-    if pdf_page is not None:
-        outputs["pdf"] = layout_pdf(pdf_page)
-    return outputs
+def render_guarded(
+    brief: Brief, formats: Sequence[str], template_dirs: Sequence[Path]
+) -> tuple[dict[str, bytes], dict[str, Any]]:
+    """Render ``formats`` (in the render process); a laid-out format is only prepared.
 
-
-def render_text_outputs(
-    brief: Brief, formats: list[str], template_dirs: list[Path]
-) -> tuple[dict[str, bytes], PdfPage | None]:
-    """Render brief.md and brief.json, and the HTML page brief.pdf is laid out from.
-
-    The PDF layout is left to the caller (:func:`briefgen.outputs.pdf.layout_pdf`), so that
-    it can run in a process that imported WeasyPrint ahead of time.
+    Returns (format → bytes, format → what its ``finish`` lays out).
     """
-    outputs: dict[str, bytes] = {}
-    pdf_page: PdfPage | None = None
-    if "md" in formats or "pdf" in formats:
-        md_text = render_markdown(brief, template_dirs)
-        if "md" in formats:
-            outputs["md"] = md_text.encode("utf-8")
-        if "pdf" in formats:
-            page = render_html(brief, md_text, template_dirs)
-            css = _find(template_dirs, CSS_FILE)
-            pdf_page = PdfPage(page, css, list(template_dirs), brief.name)
-    if "json" in formats:
-        outputs["json"] = render_json(brief).encode("utf-8")
-    return outputs, pdf_page
-
-
-def render_json(brief: Brief) -> str:
-    """Return brief.json: the audit record, stable key order, UTF-8 text."""
-    return json.dumps(brief_record(brief), ensure_ascii=False, indent=2) + "\n"
-
-
-def render_markdown(brief: Brief, template_dirs: list[Path]) -> str:
-    """Render brief.md from the Markdown template."""
-    md = new_markdown()
-    env = _environment(template_dirs, autoescape=False, finalize=_markdown_finalizer(md))
-    env.filters["url"] = lambda url: _markdown_url(url, md)
-    return _render(env, MD_TEMPLATE, brief, {})
-
-
-def render_html(brief: Brief, md_text: str, template_dirs: list[Path]) -> str:
-    """Convert brief.md to HTML and wrap it in the HTML template."""
-    body = Markup(markdown_to_html(md_text))  # escaping was done when brief.md was rendered
-    env = _environment(template_dirs, autoescape=True, finalize=None)
-    return _render(env, HTML_TEMPLATE, brief, {"body": body})
-
-
-def _environment(
-    template_dirs: list[Path], *, autoescape: bool, finalize: Callable[[Any], Any] | None
-) -> ImmutableSandboxedEnvironment:
-    """Return a sandboxed environment with the filters the brief templates use."""
-    env = ImmutableSandboxedEnvironment(
-        loader=jinja2.FileSystemLoader([str(d) for d in template_dirs]),
-        undefined=jinja2.StrictUndefined,
-        autoescape=autoescape,
-        finalize=finalize,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        auto_reload=False,
-    )
-    env.filters["anchor"] = lambda text: Markup(github_slug(str(text)))
-    env.filters["longdate"] = long_date
-    env.filters["count"] = lambda n: f"{int(n):,}"  # 105359 → "105,359"
-    return env
-
-
-def _render(env: ImmutableSandboxedEnvironment, name: str, brief: Brief, extra: dict[str, Any]) -> str:
-    """Render one template; any mistake in it becomes a RenderError with file and line."""
-    try:
-        template = env.get_template(name)
-        stage(f"template {template.filename or name}")
-        return template.render(brief=brief, corpus=brief.corpus, **extra)
-    except jinja2.TemplateSyntaxError as exc:
-        where = f"{exc.filename or exc.name}:{exc.lineno}"
-        raise RenderError(f"brief {brief.name}: {where}: {exc.message}") from None
-    except jinja2.TemplateNotFound as exc:
-        dirs = ", ".join(str(d) for d in env.loader.searchpath)  # type: ignore[union-attr]
-        raise RenderError(f"brief {brief.name}: template {exc.name} not found in {dirs}") from None
-    except Exception as exc:  # noqa: BLE001 - any runtime mistake in a user's template
-        where = _template_location(exc) or name
-        message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-        raise RenderError(f"brief {brief.name}: {where}: {message}") from None
-
-
-def _template_location(exc: BaseException) -> str | None:
-    """Find the template file and line an exception was raised from (Jinja rewrites frames)."""
-    location = None
-    tb = exc.__traceback__
-    while tb is not None:
-        filename = tb.tb_frame.f_code.co_filename
-        if filename.endswith((".j2", ".html", ".md")):
-            location = f"{filename}:{tb.tb_lineno}"
-        tb = tb.tb_next
-    return location
-
-
-def _markdown_finalizer(md: Any) -> Callable[[Any], str]:
-    """Escape every value a Markdown template prints, unless a filter marked it safe."""
-
-    def finalize(value: Any) -> str:
-        if isinstance(value, Markup):
-            return str(value)
-        if value is None:
-            return ""
-        return escape_markdown(str(value), md)
-
-    return finalize
-
-
-def _markdown_url(url: str | None, md: Any) -> Markup:
-    """Render a source URL as a Markdown autolink when it is a plain http(s) URL, else as text."""
-    if not url:
-        return Markup("")
-    if _SAFE_URL.match(url):
-        return Markup(f"<{url}>")
-    return Markup(escape_markdown(url, md))
-
-
-def _find(template_dirs: list[Path], name: str) -> Path:
-    """Return the first template folder's copy of a file."""
-    for d in template_dirs:
-        if (d / name).is_file():
-            return d / name
-    raise RenderError(f"{name} not found in {', '.join(str(d) for d in template_dirs)}")
-
+    context = RenderContext(tuple(template_dirs))
+    rendered: dict[str, bytes] = {}
+    prepared: dict[str, Any] = {}
+    for name in formats:
+        output = OUTPUTS.get(name)
+        if isinstance(output, LaidOutOutput):
+            prepared[name] = output.prepare(brief, context)
+        else:
+            rendered[name] = output.render(brief, context)
+    return rendered, prepared

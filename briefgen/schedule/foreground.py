@@ -132,6 +132,8 @@ def run_forever(
             )
             delay = {EXIT_OK: None, EXIT_LOCKED: MAX_SLEEP}.get(result.exit_code, RETRY_DELAY)
             retry_at = None if delay is None else checked + timedelta(seconds=delay)
+            if result.next_delivery_try is not None:  # a failed delivery waits for its next try
+                retry_at = min(filter(None, (retry_at, result.next_delivery_try)))
         echo("briefgen schedule: stopped")
         return EXIT_OK
     finally:

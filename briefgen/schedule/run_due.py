@@ -1,11 +1,12 @@
-"""Scheduled generation: ``run-due`` (build what is due, once per slot), the foreground
-scheduler, ``schedule --list`` and ``history``.
+"""``run-due``: build what is due, once per slot, then deliver it.
 
 For each brief with a ``schedule:``, ``run_due`` takes the latest cron slot at or before
-now (in the brief's zone, see ``cronslots``) and builds it unless the run history says it
-is done, given up or missed. Everything happens under one file lock next to the index, so
-two ``run-due`` processes never build at once, and a "running" row seen under the lock can
-only be left by a killed process.
+now (in the brief's zone, see ``slots``) and builds it unless the run history says it
+is done, given up or missed. Once built and published, the brief gets a pending delivery per
+channel of its ``deliver:``; then every delivery that is due is sent (``deliveries``), the new
+ones and the retries of earlier failures alike. Everything happens under one file lock next to
+the index, so two ``run-due`` processes never build or send at once, and a "running" run or a
+"sending" delivery seen under the lock can only be left by a killed process.
 """
 
 from __future__ import annotations
@@ -19,14 +20,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
-from zoneinfo import ZoneInfo
 
 from briefgen import pipeline
 from briefgen._fs import exclusive_lock, sha256_file
 from briefgen.errors import BriefgenError, ConfigError, ScheduleError
-from briefgen.schedule import dated_output
+from briefgen.schedule import dated_output, deliveries
 from briefgen.schedule import slots as cronslots
-from briefgen.schedule.history import DONE, FAILED, GAVE_UP, MISSED, RUNNING, RunRow, RunState
+from briefgen.schedule.history import DONE, FAILED, GAVE_UP, RunHistory
+from briefgen.schedule.state import lock_path, open_history, runs_db_path
 
 if TYPE_CHECKING:
     from briefgen.config.schema import BriefSpec, LoadedConfig, Schedule
@@ -64,6 +65,9 @@ class RunDueResult:
     failed: list[tuple[str, str, str]] = field(default_factory=list)  # (brief, slot, error)
     missed: list[tuple[str, str]] = field(default_factory=list)
     stopped_early: bool = False  # a stop request left due briefs for the next call
+    delivered: list[tuple[str, str]] = field(default_factory=list)  # (brief, channel)
+    undelivered: list[tuple[str, str, str]] = field(default_factory=list)  # (brief, channel, answer)
+    next_delivery_try: datetime | None = None  # when a failed delivery is tried again
 
 
 @dataclass(frozen=True)
@@ -96,14 +100,6 @@ def parse_now(text: str | None) -> datetime | None:
     return value
 
 
-# -- the lock ------------------------------------------------------------------------------
-
-
-def runs_db_path(cfg: LoadedConfig) -> Path:
-    """Return the run-history database path (next to the index)."""
-    return cfg.state_dir / "runs.sqlite"
-
-
 # -- run-due -------------------------------------------------------------------------------
 
 
@@ -128,15 +124,16 @@ def run_due(
         )
     result = RunDueResult()
     scheduled = {n: s for n, s in cfg.config.briefs.items() if s.schedule is not None}
-    if not scheduled:
-        echo("nothing scheduled: no brief in the config has a `schedule:`")
+    nothing_scheduled = "nothing scheduled: no brief in the config has a `schedule:`"
+    if not scheduled and not runs_db_path(cfg).exists():  # and no delivery of a build to retry
+        echo(nothing_scheduled)
         return result
-    with exclusive_lock(cfg.state_dir / "run-due.lock") as holder:
+    with exclusive_lock(lock_path(cfg)) as holder:
         if holder is not None:
             echo(f"another briefgen run-due is running ({holder}); exiting without building")
             result.exit_code = EXIT_LOCKED
             return result
-        with RunState(runs_db_path(cfg)) as state:
+        with open_history(cfg) as state:
             for row in state.interrupt_running(
                 "interrupted: the process building it stopped before finishing"
             ):
@@ -144,18 +141,25 @@ def run_due(
                     f"{row.brief}: slot {row.slot} was interrupted by a killed run; "
                     "it will be retried"
                 )
+            for sending in state.interrupt_sending(deliveries.INTERRUPTED, now):
+                echo(f"{sending.channel} delivery of run {sending.run_id} was interrupted "
+                     "while sending (the server may have it); sending it again")
             due = [d for n, s in scheduled.items() if (d := _plan(state, n, s, now, result, echo))]
-            if not due:
-                echo(_nothing_due_message(scheduled, now))
-                return result
-            _build_due(cfg, state, due, result, echo, build, refresh_index, should_stop)
-    if result.failed:
+            if due:
+                _build_due(cfg, state, due, result, echo, build, refresh_index, should_stop)
+            else:
+                echo(_nothing_due_message(scheduled, now) if scheduled else nothing_scheduled)
+            if not (should_stop and should_stop()):
+                sent = deliveries.send_due(cfg, state, now=now, echo=echo)
+                result.delivered, result.undelivered = sent.sent, sent.failed
+            result.next_delivery_try = state.next_delivery_try(max_attempts=deliveries.MAX_ATTEMPTS)
+    if result.failed or result.undelivered:
         result.exit_code = EXIT_FAILED
     return result
 
 
 def _plan(
-    state: RunState, name: str, spec: BriefSpec, now: datetime, result: RunDueResult, echo: Echo
+    state: RunHistory, name: str, spec: BriefSpec, now: datetime, result: RunDueResult, echo: Echo
 ) -> _Due | None:
     """Decide whether ``name`` is due now; record slots that are too old to build as missed."""
     sched = spec.schedule
@@ -198,7 +202,7 @@ def _plan(
 
 
 def _record_missed(
-    state: RunState,
+    state: RunHistory,
     name: str,
     keys: list[str],
     more: bool,
@@ -217,7 +221,7 @@ def _record_missed(
 
 def _build_due(
     cfg: LoadedConfig,
-    state: RunState,
+    state: RunHistory,
     due: list[_Due],
     result: RunDueResult,
     echo: Echo,
@@ -244,7 +248,7 @@ def _build_due(
 
 def _build_one(
     cfg: LoadedConfig,
-    state: RunState,
+    state: RunHistory,
     item: _Due,
     result: RunDueResult,
     echo: Echo,
@@ -256,7 +260,7 @@ def _build_one(
     final = root / cronslots.dated_folder(item.schedule.output, item.name, item.slot)
     parent = final.parent
     tries = f"attempt {item.attempt} of {item.schedule.max_retries + 1}"
-    echo(f"{item.name}: building slot {_local(item.slot)} ({item.key}), {tries}")
+    echo(f"{item.name}: building slot {local_time(item.slot)} ({item.key}), {tries}")
     run_id = state.start(item.name, item.key, item.attempt, cfg.relative(final))
     started = time.monotonic()
     staging = None
@@ -265,7 +269,7 @@ def _build_one(
             raise ScheduleError(index_error)
         dated_output.remove_stale_staging(parent)
         staging = dated_output.new_staging_dir(parent)
-        formats: list[str] = list(item.spec.formats)
+        formats = deliveries.formats_to_build(item.spec, list(item.spec.formats))
         if "json" not in formats:
             formats.append("json")  # the next run's "what's new" compares against it
         built = build(
@@ -289,8 +293,11 @@ def _build_one(
     finally:
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)
+    recorded = [(cfg.relative(f), sha256_file(f)) for f in files]
     state.finish(
-        run_id, DONE, files=[(cfg.relative(f), sha256_file(f)) for f in files]
+        run_id, DONE, files=recorded,
+        summary=deliveries.summary_from_files(cfg, recorded, item.slot.date().isoformat()),
+        deliveries=deliveries.channels_of(item.spec),
     )
     result.built.append((item.name, item.key))
     took = time.monotonic() - started
@@ -313,7 +320,7 @@ def _build_one(
                 echo(f"{item.name}: removed {len(removed)} old folder(s) (keep: {item.spec.keep})")
 
 
-def _previous_json(cfg: LoadedConfig, state: RunState, name: str) -> Path | None:
+def _previous_json(cfg: LoadedConfig, state: RunHistory, name: str) -> Path | None:
     """Return the brief.json of the brief's newest successful run, if it still exists."""
     row = state.last_done(name)
     for path, _ in row.files if row else ():
@@ -343,7 +350,8 @@ def _describe(exc: BaseException, *, with_traceback: bool = False) -> str:
     return line
 
 
-def _local(instant: datetime) -> str:
+def local_time(instant: datetime) -> str:
+    """Show an instant as the schedule does: "2025-03-10 Mon 07:00 JST"."""
     return instant.strftime("%Y-%m-%d %a %H:%M %Z")
 
 
@@ -359,88 +367,4 @@ def _nothing_due_message(scheduled: dict[str, BriefSpec], now: datetime) -> str:
     if not upcoming:
         return "nothing due"
     slot, name = min(upcoming, key=lambda t: t[0])
-    return f"nothing due; next: {name} at {_local(slot)} ({cronslots.format_slot(slot)})"
-
-
-# -- schedule --list and history -----------------------------------------------------------
-
-
-def format_schedule_list(cfg: LoadedConfig, *, now: datetime | None = None, count: int = 3) -> str:
-    """Show each scheduled brief's next ``count`` run times, in its zone and in UTC."""
-    now = now or datetime.now(UTC)
-    lines = []
-    for name, spec in cfg.config.briefs.items():
-        sched = spec.schedule
-        if sched is None:
-            lines.append(f"{name}: not scheduled")
-            continue
-        keep = f", keep {spec.keep}" if spec.keep else ""
-        lines.append(
-            f'{name}: "{sched.cron}" in {sched.timezone} (catch up within {sched.lateness_hours:g} h, '
-            f"{sched.max_retries} retries{keep}) -> {cfg.config.output.dir}/{sched.output}"
-        )
-        slots = cronslots.slots_after(sched.cron, sched.timezone, now)
-        for _, slot in zip(range(count), slots):
-            lines.append(f"  {_local(slot):<26} {slot.astimezone(UTC):%Y-%m-%d %H:%M} UTC")
-    if not any(s.schedule for s in cfg.config.briefs.values()):
-        lines.append(
-            'no brief is scheduled; add e.g. `schedule: {cron: "0 7 * * 1-5", timezone: Asia/Tokyo}` to a brief'
-        )
-    return "\n".join(lines)
-
-
-def format_history(cfg: LoadedConfig, brief: str | None, *, limit: int) -> str:
-    """Show the newest ``limit`` scheduled runs (of one brief or all), newest first."""
-    path = runs_db_path(cfg)
-    if not path.exists():
-        if brief is not None and brief not in cfg.config.briefs:
-            raise ScheduleError(_unknown_brief(cfg, brief, []))
-        return f"no scheduled runs yet ({cfg.relative(path)} does not exist; see `briefgen run-due`)"
-    with RunState(path, create=False) as state:
-        if brief is not None and brief not in cfg.config.briefs and brief not in state.briefs():
-            raise ScheduleError(_unknown_brief(cfg, brief, state.briefs()))
-        rows = state.history(brief, limit=limit)
-    if not rows:
-        return "no scheduled runs yet" + (f" of {brief}" if brief else "")
-    table: list[tuple[str, ...]] = [
-        ("BRIEF", "SLOT (brief's zone)", "STATUS", "TRY", "STARTED (UTC)", "TOOK", "OUTPUT / ERROR")
-    ]
-    for row in rows:
-        table.append(_history_cells(cfg, row))
-    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]) - 1)]
-    return "\n".join(
-        "  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[-1] for r in table
-    ).rstrip()
-
-
-def _history_cells(cfg: LoadedConfig, row: RunRow) -> tuple[str, ...]:
-    spec = cfg.config.briefs.get(row.brief)
-    zone = ZoneInfo(spec.schedule.timezone) if spec and spec.schedule else UTC
-    slot = _local(cronslots.parse_slot(row.slot).astimezone(zone))
-    took = ""
-    if row.finished and row.status != MISSED:
-        seconds = (
-            cronslots.parse_slot(row.finished) - cronslots.parse_slot(row.started)
-        ).total_seconds()
-        took = f"{seconds:.0f} s"
-    if row.status == DONE:
-        detail = f"{row.out_dir} ({len(row.files)} files)"
-    elif row.status == RUNNING:
-        detail = "building now (or killed; retried on the next run)"
-    else:
-        detail = (row.error or "").splitlines()[0] if row.error else ""
-    attempt = str(row.attempt) if row.attempt else "-"
-    return (
-        row.brief,
-        slot,
-        row.status,
-        attempt,
-        row.started.replace("T", " ").rstrip("Z"),
-        took,
-        detail,
-    )
-
-
-def _unknown_brief(cfg: LoadedConfig, brief: str, with_history: list[str]) -> str:
-    known = sorted(set(cfg.config.briefs) | set(with_history))
-    return f"unknown brief {brief!r}; known briefs: {', '.join(known) or '(none)'}"
+    return f"nothing due; next: {name} at {local_time(slot)} ({cronslots.format_slot(slot)})"
