@@ -242,7 +242,8 @@ def verify(config_path: Path | None, topic_files: tuple[Path, ...], brief_json: 
 @handle_errors
 def validate(config_path: Path | None, topic_files: tuple[Path, ...]) -> None:
     """Check config.yaml, topic files and the corpus metadata file; report every problem."""
-    from briefgen.config.load import format_summary, validate_project
+    from briefgen.config.load import validate_project
+    from briefgen.config.summary import format_summary
 
     cfg, warnings = validate_project(config_path, topic_files=list(topic_files))
     for message in warnings:
@@ -255,7 +256,7 @@ def validate(config_path: Path | None, topic_files: tuple[Path, ...]) -> None:
 @handle_errors
 def schema(topic_file: bool) -> None:
     """Print the config.yaml schema as JSON Schema (for editor autocompletion)."""
-    from briefgen.config.load import config_json_schema, topic_json_schema
+    from briefgen.config.jsonschema import config_json_schema, topic_json_schema
 
     document = topic_json_schema() if topic_file else config_json_schema()
     click.echo(json.dumps(document, indent=2, ensure_ascii=False))

@@ -18,7 +18,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from briefgen.cli import cli
-from briefgen.config.load import config_json_schema, load_config, topic_json_schema
+from briefgen.config.jsonschema import config_json_schema, topic_json_schema
+from briefgen.config.load import load_config
 from briefgen.config.schema import LoadedConfig, Topic
 from briefgen.errors import ConfigError
 

@@ -10,7 +10,8 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from briefgen.cli import cli
-from briefgen.config.load import config_json_schema, load_config
+from briefgen.config.jsonschema import config_json_schema
+from briefgen.config.load import load_config
 from briefgen.config.schema import CorpusSettings
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,4 +1,4 @@
-"""Load config.yaml and topic files into a validated ``LoadedConfig``; print the schema.
+"""Load config.yaml and topic files into a validated ``LoadedConfig``.
 
 Every problem is collected before anything is raised, so the user sees them all at once,
 one per line, as ``file:line:col: dotted.path: message`` (``yamlread`` keeps the positions,
@@ -429,77 +429,3 @@ def _fields_at(model: type[BaseModel], loc: YamlPath) -> list[str]:
     if isinstance(tp, type) and issubclass(tp, BaseModel):
         return list(tp.model_fields)
     return []
-
-
-# --- summary and schema --------------------------------------------------------------------
-
-
-def format_summary(cfg: LoadedConfig, shown: str | None = None) -> str:
-    """Return the "ok" report of ``briefgen validate``: the topics and briefs found."""
-    lines = [f"{shown or cfg.path.name}: ok"]
-    topics = []
-    for key in cfg.topics:
-        source = cfg.topic_sources.get(key)
-        topics.append(
-            key
-            if source is None or source == cfg.path
-            else f"{key} ({_relative(source, cfg.root)})"
-        )
-    lines.append(f"  {len(topics)} topic{'s' * (len(topics) != 1)}: {', '.join(topics) or '-'}")
-    default = cfg.config.default_brief or next(iter(cfg.config.briefs), None)
-    for name, spec in cfg.config.briefs.items():
-        extra = " (default)" if name == default else ""
-        if spec.schedule:
-            extra += f', scheduled "{spec.schedule.cron}" {spec.schedule.timezone}'
-        lines.append(f"  brief {name}{extra}: {', '.join(spec.topics)}")
-    if not cfg.config.briefs:
-        lines.append("  no briefs defined")
-    return "\n".join(lines)
-
-
-def _relative(path: Path, root: Path) -> str:
-    try:
-        return path.relative_to(root).as_posix()
-    except ValueError:
-        return str(path)
-
-
-def config_json_schema() -> dict[str, Any]:
-    """Return the JSON Schema of config.yaml, with every field's description, for editors."""
-    schema = Config.model_json_schema()
-    _allow_term_lists(schema["$defs"]["Topic"])
-    schema.pop("title", None)
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "title": "briefgen config.yaml",
-        "description": "Corpus location, index path, output folder, topics and briefs of a "
-        "briefgen project. Reference: docs/config.md.",
-        **schema,
-    }
-
-
-def topic_json_schema() -> dict[str, Any]:
-    """Return the JSON Schema of one topic file (topics/*.yaml, --topic-file)."""
-    schema = Topic.model_json_schema()
-    _allow_term_lists(schema)
-    schema.pop("title", None)
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "title": "briefgen topic file",
-        "description": "One topic; its key is the file name without .yaml.",
-        **schema,
-    }
-
-
-def _allow_term_lists(topic: dict[str, Any]) -> None:
-    """Let the schema accept `terms` as a plain list too, as the loader does."""
-    terms = topic["properties"]["terms"]
-    as_mapping = {k: v for k, v in terms.items() if k not in ("title", "description", "default")}
-    terms.clear()
-    terms.update(
-        {
-            "title": "Terms",
-            "description": Topic.model_fields["terms"].description,
-            "anyOf": [as_mapping, {"type": "array", "items": {"type": "string", "minLength": 1}}],
-        }
-    )

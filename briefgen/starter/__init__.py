@@ -19,7 +19,7 @@ from briefgen.errors import BriefgenError
 
 def starter_files() -> dict[str, bytes]:
     """Return every file of the starter project: path relative to the project -> content."""
-    from briefgen.config.load import config_json_schema, topic_json_schema
+    from briefgen.config.jsonschema import config_json_schema, topic_json_schema
 
     files: dict[str, bytes] = {}
     _collect(resources.files(__package__).joinpath("project"), "", files)
