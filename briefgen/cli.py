@@ -198,6 +198,8 @@ def topic_suggest(config_path: Path | None, topic_files: tuple[Path, ...], topic
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write the files into this folder.")
 @click.option("--as-of", "as_of", default=None, help="Build as of this date (YYYY-MM-DD).")
+@click.option("--strict", is_flag=True,
+              help="Fail, writing nothing, if the corpus has no articles.")
 @handle_errors
 def build(
     config_path: Path | None,
@@ -206,6 +208,7 @@ def build(
     formats: str | None,
     out_dir: Path | None,
     as_of: str | None,
+    strict: bool,
 ) -> None:
     """Build BRIEF (default: the default brief) from the corpus."""
     from briefgen.build import parse_as_of, parse_formats, start_render_worker
@@ -217,7 +220,7 @@ def build(
 
         cfg = load(config_path, topic_files)
         result = refresh_and_build(cfg, brief, warn=warn, formats=wanted, out_dir=out_dir,
-                                   as_of=day, renderer=renderer)
+                                   as_of=day, renderer=renderer, strict=strict)
     for path in result.files:
         click.echo(f"wrote {path}")
 

@@ -39,10 +39,13 @@ def refresh_and_build(
     out_dir: Path | None = None,
     as_of: dt.date | None = None,
     renderer: RenderWorker | None = None,
+    strict: bool = False,
 ) -> BuildResult:
-    """Refresh the index, then build one brief and write its files."""
+    """Refresh the index, then build one brief and write its files.
+
+    An empty corpus is a warning, or with ``strict`` an error (nothing written)."""
     from briefgen.build import build_brief  # WeasyPrint's side of the build: imported on use
 
     refresh_index(cfg, warn=warn)
     return build_brief(cfg, brief_name, formats=formats, out_dir=out_dir, as_of=as_of,
-                       renderer=renderer)
+                       renderer=renderer, strict=strict, warn=warn)

@@ -379,7 +379,24 @@ def test_cli_validate_prints_only_problem_lines_and_exits_2() -> None:
     result = CliRunner().invoke(cli, ["validate", "-c", str(path)])
     assert result.exit_code == 2
     assert result.stdout == ""
-    assert result.stderr.splitlines() == problems_of(path)
+    # validate also checks that the corpus folder exists (tests/data has no seeds/ folder)
+    assert result.stderr.splitlines() == [
+        f"{path}:2:9: corpus.path: seeds does not exist ({DATA / 'seeds'}); create it and put "
+        "articles in it, or point corpus.path at the folder (or .jsonl file) that holds them",
+        *problems_of(path),
+    ]
+
+
+def test_validate_reports_a_corpus_path_that_does_not_exist(project: Path) -> None:
+    config = project / "config.yaml"
+    config.write_text(config.read_text("utf-8").replace("path: seeds ", "path: seedz ", 1), "utf-8")
+    result = CliRunner().invoke(cli, ["validate", "-c", str(config)])
+    assert result.exit_code == 2, result.output
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        f"{config}:5:9: corpus.path: seedz does not exist ({project / 'seedz'}); create it and "
+        "put articles in it, or point corpus.path at the folder (or .jsonl file) that holds them"
+    ]
 
 
 def test_cli_schema_prints_json() -> None:

@@ -68,9 +68,10 @@ def load_config(
 def validate_project(
     path: Path | str | None = None, *, topic_files: Sequence[Path] = ()
 ) -> tuple[LoadedConfig, list[str]]:
-    """Check the configuration and the corpus metadata file, as ``briefgen validate`` does.
+    """Check the configuration, the corpus folder and the metadata file, as ``briefgen validate`` does.
 
-    Raises ``ConfigError`` listing the problems of every file at once; returns the config and
+    Raises ``ConfigError`` listing the problems of every file at once (a ``corpus.path`` that
+    does not exist is one of them); returns the config and
     warnings: a metadata file that does not exist, or entries in it that name no file of the
     corpus (articles come and go).
     """
@@ -92,7 +93,8 @@ def validate_project(
 def _load(
     path: Path | str | None, topic_files: Sequence[Path], *, check_metadata: bool
 ) -> tuple[LoadedConfig, CorpusMetadata | None]:
-    """Load the configuration and, if ``check_metadata``, read the corpus metadata file too."""
+    """Load the configuration and, if ``check_metadata``, check the corpus folder and read the
+    corpus metadata file too."""
     config_path = Path(path) if path is not None else DEFAULT_CONFIG
     shown = str(config_path)
     if not config_path.exists():
@@ -128,6 +130,8 @@ def _load(
 
     _check_topics(sources, problems)
     _check_briefs(data, doc, set(sources), problems)
+    if check_metadata:
+        _check_corpus_path(data, doc, config_path.parent, problems)
     metadata_path = _metadata_path(data, config_path.parent) if check_metadata else None
     metadata = None
     shown_files = [shown] + [str(f) for f in files]
@@ -147,6 +151,19 @@ def _load(
         topic_sources={k: Path(os.path.abspath(s.file)) for k, s in sources.items()},
     )
     return loaded, metadata
+
+
+def _check_corpus_path(
+    data: dict[str, Any], doc: YamlDoc, root: Path, problems: list[Problem]
+) -> None:
+    """Report a ``corpus.path`` naming nothing on disk (index and build would stop there)."""
+    corpus = data.get("corpus", {})
+    setting = corpus.get("path", CorpusSettings().path) if isinstance(corpus, dict) else None
+    if isinstance(setting, str) and setting.strip() and not (root / setting).exists():
+        problems.append(doc.problem(("corpus", "path"), (
+            f"{setting} does not exist ({os.path.abspath(root / setting)}); create it and put "
+            "articles in it, or point corpus.path at the folder (or .jsonl file) that holds them"
+        )))
 
 
 def _metadata_path(data: dict[str, Any], root: Path) -> Path | None:
@@ -196,30 +213,18 @@ def _load_topic_file(
     shown = str(file)
     key = file.stem
     if not _NAME.match(key):
-        problems.append(
-            Problem(
-                shown,
-                0,
-                0,
-                (),
-                f"the file name {key!r} becomes the topic's key; "
-                "use letters, digits, '-', '_' and '.' only",
-            )
-        )
+        problems.append(Problem(shown, 0, 0, (), (
+            f"the file name {key!r} becomes the topic's key; "
+            "use letters, digits, '-', '_' and '.' only"
+        )))
         return
     if key in sources:
         other = sources[key]
         line, col = other.doc.mark(other.at, key=True)
         where = f"{other.doc.file}:{line}:{col}" if other.at else other.doc.file
-        problems.append(
-            Problem(
-                shown,
-                1,
-                1,
-                ("topics", key),
-                f"topic '{key}' is already defined in {where}; rename one of them",
-            )
-        )
+        problems.append(Problem(
+            shown, 1, 1, ("topics", key), f"topic '{key}' is already defined in {where}; rename one of them"
+        ))
         return
     try:
         doc = read_yaml(file, shown, problems)

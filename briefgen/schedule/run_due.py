@@ -49,6 +49,7 @@ class BuildFunction(Protocol):
         out_dir: Path | None = None,
         as_of: date | None = None,
         previous: Path | None = None,
+        strict: bool = False,
     ) -> Any: ...
 
 
@@ -275,6 +276,7 @@ def _build_one(
             out_dir=staging,
             as_of=item.slot.date(),
             previous=_previous_json(cfg, state, item.name),
+            strict=True,  # an empty corpus fails the slot (recorded, retried), never an empty brief
         )
         files = dated_output.publish(staging, built.files, final)
         dated_output.point_latest(parent, final.name)
