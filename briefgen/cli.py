@@ -107,13 +107,17 @@ def init(directory: Path | None, force: bool) -> None:
 @config_options
 @click.option("--strict", is_flag=True, help="Exit non-zero if any file was skipped.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar, no summary.")
+@click.option("--verbose", "-v", is_flag=True, help="Print every skipped input, not only the first 10.")
 @handle_errors
-def index(config_path: Path | None, topic_files: tuple[Path, ...], strict: bool, quiet: bool) -> None:
+def index(
+    config_path: Path | None, topic_files: tuple[Path, ...], strict: bool, quiet: bool, verbose: bool
+) -> None:
     """Read the corpus and update the search index incrementally."""
-    from briefgen.index.update import update_index
+    from briefgen.index.update import SUMMARY_MAX_SKIPPED, update_index
 
     cfg = load(config_path, topic_files)
-    summary = update_index(cfg, progress=not quiet, warn=warn)
+    shown = None if verbose else SUMMARY_MAX_SKIPPED  # as many as the summary lists
+    summary = update_index(cfg, progress=not quiet, warn=warn, max_warnings=shown)
     if not quiet:
         click.echo(summary.format())
     if strict and summary.skipped:

@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from briefgen.config.schema import (
     BriefSpec,
     Config,
+    CorpusFields,
     CorpusSettings,
     IndexSettings,
     OutputSettings,
@@ -29,6 +30,7 @@ from briefgen.config.schema import (
 SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("Top level", Config),
     ("`corpus:`", CorpusSettings),
+    ("`corpus.fields:` (JSONL records)", CorpusFields),
     ("`index:`", IndexSettings),
     ("`output:`", OutputSettings),
     ("A topic (`topics.<key>:` or a topic file)", Topic),

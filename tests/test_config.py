@@ -381,8 +381,8 @@ def test_cli_validate_prints_only_problem_lines_and_exits_2() -> None:
     assert result.stdout == ""
     # validate also checks that the corpus folder exists (tests/data has no seeds/ folder)
     assert result.stderr.splitlines() == [
-        f"{path}:2:9: corpus.path: seeds does not exist ({DATA / 'seeds'}); create it and put "
-        "articles in it, or point corpus.path at the folder (or .jsonl file) that holds them",
+        (f"{path}:2:9: corpus.path: seeds does not exist ({DATA / 'seeds'}); create it and put "
+         "articles in it, or point corpus.path at the folder (or .jsonl file) that holds them"),
         *problems_of(path),
     ]
 
@@ -394,8 +394,8 @@ def test_validate_reports_a_corpus_path_that_does_not_exist(project: Path) -> No
     assert result.exit_code == 2, result.output
     assert result.stdout == ""
     assert result.stderr.splitlines() == [
-        f"{config}:5:9: corpus.path: seedz does not exist ({project / 'seedz'}); create it and "
-        "put articles in it, or point corpus.path at the folder (or .jsonl file) that holds them"
+        (f"{config}:5:9: corpus.path: seedz does not exist ({project / 'seedz'}); create it and "
+         "put articles in it, or point corpus.path at the folder (or .jsonl file) that holds them")
     ]
 
 
