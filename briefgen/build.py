@@ -14,6 +14,7 @@ with :func:`start_render_worker`, so that WeasyPrint's import overlaps steps 1â€
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -153,8 +154,11 @@ def find_brief(cfg: LoadedConfig, brief_name: str | None) -> tuple[str, BriefSpe
         raise ConfigError(f"{cfg.path}: briefs: no brief is defined")
     name = brief_name or cfg.config.default_brief or next(iter(briefs))
     if name not in briefs:
+        close = difflib.get_close_matches(name, list(briefs), n=1, cutoff=0.6)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
         raise ConfigError(
-            f"{cfg.path}: no brief named {name!r} (defined: {', '.join(sorted(briefs))})"
+            f"{cfg.path}: no brief named {name!r}{hint}; known briefs: "
+            f"{', '.join(sorted(briefs))}; `briefgen briefs` describes them"
         )
     spec = briefs[name]
     missing = [key for key in spec.topics if key not in cfg.topics]

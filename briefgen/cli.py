@@ -77,6 +77,47 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+class NamesChoices(click.Command):
+    """A command whose ``--help`` ends with the topics or briefs the project defines.
+
+    The configuration is read (from --config, or ./config.yaml) only when help is shown; if it
+    cannot be read, the help says which command lists them instead.
+    """
+
+    def __init__(self, *args: Any, choices: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.choices = choices  # "topics" or "briefs"
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta["briefgen.args"] = list(args)  # --help exits while parsing: keep --config
+        return super().parse_args(ctx, args)
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        super().format_epilog(ctx, formatter)
+        formatter.write_paragraph()
+        formatter.write_text(defined_names(self.choices, ctx.meta.get("briefgen.args", [])))
+
+
+def defined_names(what: str, args: list[str]) -> str:
+    """Say which topics or briefs the configuration named in ``args`` defines."""
+    config, extra = None, []
+    for i, arg in enumerate(args):
+        value = args[i + 1] if i + 1 < len(args) else None
+        if arg in ("-c", "--config"):
+            config = value
+        elif arg.startswith("--config="):
+            config = arg.split("=", 1)[1]
+        elif arg == "--topic-file" and value:
+            extra.append(Path(value))
+    try:
+        cfg = load(Path(config) if config else None, tuple(extra))
+    except BriefgenError:
+        return f"`briefgen {what}` lists the {what} a project defines."
+    names = list(cfg.topics) if what == "topics" else list(cfg.config.briefs)
+    listed = ", ".join(names) or "none"
+    return f"{what.capitalize()} in {config or 'config.yaml'}: {listed} (`briefgen {what}` describes them)."
+
+
 def pipeline_hooks() -> dict[str, Any]:
     """Return the build/refresh functions injected through ``cli.main(obj=...)`` (tests), if any."""
     obj = click.get_current_context().find_root().obj
@@ -125,7 +166,7 @@ def index(
         sys.exit(1)
 
 
-@cli.command()
+@cli.command(cls=NamesChoices, choices="topics")
 @config_options
 @click.argument("topic")
 @click.option("--limit", type=click.IntRange(min=1), default=None,
@@ -142,7 +183,7 @@ def select(
     as_json: bool,
     explain: bool,
 ) -> None:
-    """Print the passages selected for TOPIC, best first."""
+    """Print the passages selected for TOPIC (a topic's key), best first."""
     from briefgen.select.report import format_selection, selection_to_json
     from briefgen.select.selection import select_topic
 
@@ -190,7 +231,7 @@ def topic_suggest(config_path: Path | None, topic_files: tuple[Path, ...], topic
     click.echo(format_suggestions(topic_key, suggest_terms(cfg, topic_key, count=count)))
 
 
-@cli.command()
+@cli.command(cls=NamesChoices, choices="briefs")
 @config_options
 @click.argument("brief", required=False)
 @click.option(
@@ -214,7 +255,7 @@ def build(
     as_of: str | None,
     strict: bool,
 ) -> None:
-    """Build BRIEF (default: the default brief) from the corpus."""
+    """Build BRIEF (a brief's name; default: the default brief) from the corpus."""
     from briefgen.build import parse_as_of, parse_formats, start_render_worker
 
     wanted, day = parse_formats(formats), parse_as_of(as_of)
@@ -256,6 +297,28 @@ def validate(config_path: Path | None, topic_files: tuple[Path, ...]) -> None:
     for message in warnings:
         warn(message)
     click.echo(format_summary(cfg, str(config_path or "config.yaml")))
+
+
+@cli.command("topics")
+@config_options
+@handle_errors
+def topics_command(config_path: Path | None, topic_files: tuple[Path, ...]) -> None:
+    """List every topic: its key, title, where it is defined and which briefs use it."""
+    from briefgen.listing import format_topics
+
+    click.echo(format_topics(load(config_path, topic_files)))
+
+
+@cli.command("briefs")
+@config_options
+@click.option("--now", default=None, help="Pretend the time is this ISO-8601 instant (for tests).")
+@handle_errors
+def briefs_command(config_path: Path | None, topic_files: tuple[Path, ...], now: str | None) -> None:
+    """List every brief: its topics, formats, output folder, schedule and next run."""
+    from briefgen.listing import format_briefs
+    from briefgen.schedule.run_due import parse_now
+
+    click.echo(format_briefs(load(config_path, topic_files), parse_now(now)))
 
 
 @cli.command()
