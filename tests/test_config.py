@@ -56,6 +56,61 @@ def test_tab_indentation_says_use_spaces() -> None:
     )
 
 
+def test_over_indented_key_is_named_in_plain_english() -> None:
+    # PyYAML: "mapping values are not allowed here"
+    assert only_problem("config_over_indented_key.yaml") == (
+        'F:3:5: YAML indentation: "metadata:" is indented 4 spaces, but the other keys under '
+        '"corpus:" are indented 2 spaces ("path:", line 2); line it up with them'
+    )
+
+
+def test_under_indented_key_is_named_in_plain_english() -> None:
+    # PyYAML: "expected <block end>, but found '<block mapping start>'"
+    assert only_problem("config_under_indented_key.yaml") == (
+        'F:8:4: YAML indentation: "topics:" is indented 3 spaces, but the other keys under '
+        '"daily:" are indented 4 spaces ("title:", line 7); line it up with them'
+    )
+
+
+def test_indentation_points_at_the_odd_line_not_the_line_below() -> None:
+    # PyYAML reports line 3; the line indented unlike its siblings (and the rest of the file,
+    # which indents by 2) is line 2.
+    assert only_problem("config_first_key_over_indented.yaml") == (
+        'F:2:5: YAML indentation: "path:" is indented 4 spaces, but the other keys under '
+        '"corpus:" are indented 2 spaces ("metadata:", line 3); line it up with them'
+    )
+
+
+def test_an_indented_top_level_key_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text("corpus:\n  path: seeds\n output:\n  dir: briefs\n", "utf-8")
+    assert problems_of(path) == [
+        (f'{path}:3:2: YAML indentation: "output:" is indented 1 space, but the other top-level '
+        'keys are at the left margin ("corpus:", line 1); line it up with them')
+    ]
+
+
+def test_a_colon_inside_a_value_says_quote_it() -> None:
+    assert only_problem("config_colon_in_value.yaml") == (
+        "F:3:17: YAML syntax error: a second ': ' on this line; put the value in quotes, "
+        'e.g. title: "Trade: the outlook"'
+    )
+
+
+@pytest.mark.parametrize("indent", [3, 5])
+def test_a_mis_indented_line_of_the_shipped_config_is_found(tmp_path: Path, indent: int) -> None:
+    lines = (ROOT / "config.yaml").read_text("utf-8").splitlines(keepends=True)
+    number = next(i for i, line in enumerate(lines) if line.startswith("    max_passages: 6"))
+    lines[number] = " " * indent + lines[number].lstrip()
+    path = tmp_path / "config.yaml"
+    path.write_text("".join(lines), "utf-8")
+    assert problems_of(path) == [
+        (f'{path}:{number + 1}:{indent + 1}: YAML indentation: "max_passages:" is indented '
+        f'{indent} spaces, but the other keys under "security:" are indented 4 spaces '
+        f'("min_score:", line {number}); line it up with them')
+    ]
+
+
 def test_duplicate_key_reports_second_occurrence_and_first() -> None:
     message = only_problem("config_duplicate_key.yaml")
     assert message.startswith(

@@ -23,7 +23,7 @@ import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from briefgen.config.yamlsyntax import syntax_message
+from briefgen.config.yamlsyntax import explain as explain_syntax_error
 
 MAX_FILE_BYTES = 1_000_000  # a real config is a few kB; this refuses accidents and attacks
 MAX_DEPTH = 50  # nesting levels; a config needs about six
@@ -260,9 +260,8 @@ def _compose(text: str, shown: str) -> Node | None:
         finally:
             loader.dispose()
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        raise FileFatal(Problem(shown, line, col, (), syntax_message(exc))) from None
+        line, col, message = explain_syntax_error(exc, text)
+        raise FileFatal(Problem(shown, line, col, (), message)) from None
     except yaml.reader.ReaderError as exc:
         line, col = _line_col(text, exc.position)
         raise FileFatal(
