@@ -353,8 +353,8 @@ def schedule_command(
     config_path: Path | None, topic_files: tuple[Path, ...], list_only: bool
 ) -> None:
     """Run in the foreground: sleep until the next slot, build, repeat."""
+    from briefgen.listing import format_schedule_list
     from briefgen.schedule.foreground import run_forever
-    from briefgen.schedule.run_due import format_schedule_list
 
     cfg = load(config_path, topic_files)
     if list_only:

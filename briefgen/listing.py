@@ -1,4 +1,5 @@
-"""What a project defines, for people: ``briefgen topics`` and ``briefgen briefs``.
+"""What a project defines, for people: ``briefgen topics``, ``briefgen briefs`` and
+``briefgen schedule --list``.
 
 Plain rows first (:func:`topic_rows`, :func:`brief_rows`), then their text. The rows are what
 the configuration says and what the schedule will do next; nothing here reads the corpus.
@@ -61,7 +62,7 @@ def brief_rows(cfg: LoadedConfig, now: datetime | None = None) -> list[BriefRow]
         if sched is not None:
             slot = next(cronslots.slots_after(sched.cron, sched.timezone, now), None)
             if slot is not None:
-                dated = output_path(cfg, cronslots.dated_folder(sched.output, name, slot))
+                dated = cronslots.dated_path(cfg, name, slot) + "/"
         rows.append(BriefRow(
             name, spec.title, name == default, tuple(spec.topics), tuple(spec.formats),
             build_output(cfg, name, spec, now.date()),
@@ -122,3 +123,28 @@ def format_briefs(cfg: LoadedConfig, now: datetime | None = None) -> str:
                 lines.append(f"  next run:  {local_time(r.next_run)} -> {r.next_output}")
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
+
+
+def format_schedule_list(cfg: LoadedConfig, *, now: datetime | None = None, count: int = 3) -> str:
+    """Show each scheduled brief's next ``count`` runs, in its zone and in UTC, and their folders."""
+    now = now or datetime.now(UTC)
+    lines = []
+    for name, spec in cfg.config.briefs.items():
+        sched = spec.schedule
+        if sched is None:
+            lines.append(f"{name}: not scheduled")
+            continue
+        keep = f", keep {spec.keep}" if spec.keep else ""
+        lines.append(
+            f'{name}: "{sched.cron}" in {sched.timezone} (catch up within {sched.lateness_hours:g} h, '
+            f"{sched.max_retries} retries{keep})"
+        )
+        slots = cronslots.slots_after(sched.cron, sched.timezone, now)
+        for _, slot in zip(range(count), slots, strict=False):
+            lines.append(f"  {local_time(slot):<26} {slot.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+                         f"  -> {cronslots.dated_path(cfg, name, slot)}/")
+    if not any(s.schedule for s in cfg.config.briefs.values()):
+        lines.append(
+            'no brief is scheduled; add e.g. `schedule: {cron: "0 7 * * 1-5", timezone: Asia/Tokyo}` to a brief'
+        )
+    return "\n".join(lines)

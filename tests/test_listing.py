@@ -12,7 +12,7 @@ from briefgen.build import find_brief
 from briefgen.cli import cli
 from briefgen.config.load import load_config
 from briefgen.errors import ConfigError
-from briefgen.listing import format_briefs, format_topics
+from briefgen.listing import format_briefs, format_schedule_list, format_topics
 from briefgen.select.selection import find_topic
 
 NOW = datetime(2026, 3, 13, 23, 0, tzinfo=UTC)  # Saturday 08:00 in Tokyo
@@ -131,3 +131,16 @@ def test_unknown_topic_and_brief_name_the_choices(project: Path) -> None:
         f"{cfg.path}: no brief named 'japan-dialy' (did you mean 'japan-daily'?); known briefs: "
         "japan-daily; `briefgen briefs` describes them"
     )
+
+
+def test_schedule_list_prints_the_folder_of_each_run(two_briefs: Path) -> None:
+    _example_topic(two_briefs.parent)
+    text = format_schedule_list(load_config(two_briefs), now=NOW)
+    assert "{" not in text
+    assert text.splitlines() == [
+        'japan-daily: "0 7 * * 1-5" in Asia/Tokyo (catch up within 12 h, 3 retries, keep 30)',
+        "  2026-03-16 Mon 07:00 JST   2026-03-15 22:00 UTC  -> briefs/japan-daily/2026-03-16/",
+        "  2026-03-17 Tue 07:00 JST   2026-03-16 22:00 UTC  -> briefs/japan-daily/2026-03-17/",
+        "  2026-03-18 Wed 07:00 JST   2026-03-17 22:00 UTC  -> briefs/japan-daily/2026-03-18/",
+        "weekly: not scheduled",
+    ]

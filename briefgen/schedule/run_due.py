@@ -1,5 +1,5 @@
-"""Scheduled generation: ``run-due`` (build what is due, once per slot), the foreground
-scheduler, ``schedule --list`` and ``history``.
+"""Scheduled generation: ``run-due`` (build what is due, once per slot) and ``history``
+(``schedule --list`` is in ``briefgen.listing``, the foreground loop in ``foreground``).
 
 For each brief with a ``schedule:``, ``run_due`` takes the latest cron slot at or before
 now (in the brief's zone, see ``cronslots``) and builds it unless the run history says it
@@ -145,7 +145,8 @@ def run_due(
                     f"{row.brief}: slot {row.slot} was interrupted by a killed run; "
                     "it will be retried"
                 )
-            due = [d for n, s in scheduled.items() if (d := _plan(state, n, s, now, result, echo))]
+            due = [d for n, s in scheduled.items()
+                   if (d := _plan(state, n, s, now, result, echo, cfg))]
             if not due:
                 echo(_nothing_due_message(scheduled, now))
                 return result
@@ -156,7 +157,8 @@ def run_due(
 
 
 def _plan(
-    state: RunState, name: str, spec: BriefSpec, now: datetime, result: RunDueResult, echo: Echo
+    state: RunState, name: str, spec: BriefSpec, now: datetime, result: RunDueResult, echo: Echo,
+    cfg: LoadedConfig,
 ) -> _Due | None:
     """Decide whether ``name`` is due now; record slots that are too old to build as missed."""
     sched = spec.schedule
@@ -186,7 +188,8 @@ def _plan(
     row = state.slot_state(name, key)
     if row is None:
         if too_late:
-            _record_missed(state, name, [key], False, reason, result, echo)
+            _record_missed(state, name, [key], False, reason, result,
+                           lambda _: echo(_too_late(cfg, name, sched, slot, now)))
             return None
         return _Due(name, spec, sched, slot, key, attempt=1)
     if row.status != FAILED or too_late:
@@ -214,6 +217,16 @@ def _record_missed(
     span = keys[0] if len(keys) == 1 else f"{keys[0]} … {keys[-1]}"
     extra = " (and older ones, not recorded)" if more else ""
     echo(f"{name}: {len(keys)} slot(s) missed, not built: {span}{extra}; {reason}")
+
+
+def _too_late(cfg: LoadedConfig, name: str, sched: Schedule, slot: datetime, now: datetime) -> str:
+    """Say that the latest slot was missed, when the next one comes, and how to get a brief now."""
+    upcoming = next(cronslots.slots_after(sched.cron, sched.timezone, now), None)
+    then = (f"next run {_local(upcoming)} -> {cronslots.dated_path(cfg, name, upcoming)}; "
+            if upcoming else "")
+    return (f"{name}: slot {_local(slot)} missed ({(now - slot).total_seconds() / 3600:.0f} h late; "
+            f"schedule.lateness_hours is {sched.lateness_hours:g}), not built; {then}"
+            f"`briefgen build {name}` makes one now")
 
 
 def _build_due(
@@ -364,31 +377,7 @@ def _nothing_due_message(scheduled: dict[str, BriefSpec], now: datetime) -> str:
     return f"nothing due; next: {name} at {_local(slot)} ({cronslots.format_slot(slot)})"
 
 
-# -- schedule --list and history -----------------------------------------------------------
-
-
-def format_schedule_list(cfg: LoadedConfig, *, now: datetime | None = None, count: int = 3) -> str:
-    """Show each scheduled brief's next ``count`` run times, in its zone and in UTC."""
-    now = now or datetime.now(UTC)
-    lines = []
-    for name, spec in cfg.config.briefs.items():
-        sched = spec.schedule
-        if sched is None:
-            lines.append(f"{name}: not scheduled")
-            continue
-        keep = f", keep {spec.keep}" if spec.keep else ""
-        lines.append(
-            f'{name}: "{sched.cron}" in {sched.timezone} (catch up within {sched.lateness_hours:g} h, '
-            f"{sched.max_retries} retries{keep}) -> {cfg.config.output.dir}/{sched.output}"
-        )
-        slots = cronslots.slots_after(sched.cron, sched.timezone, now)
-        for _, slot in zip(range(count), slots):
-            lines.append(f"  {_local(slot):<26} {slot.astimezone(UTC):%Y-%m-%d %H:%M} UTC")
-    if not any(s.schedule for s in cfg.config.briefs.values()):
-        lines.append(
-            'no brief is scheduled; add e.g. `schedule: {cron: "0 7 * * 1-5", timezone: Asia/Tokyo}` to a brief'
-        )
-    return "\n".join(lines)
+# -- history -----------------------------------------------------------
 
 
 def format_history(cfg: LoadedConfig, brief: str | None, *, limit: int) -> str:

@@ -12,9 +12,13 @@ import re
 import string
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from cronsim import CronSim
+
+if TYPE_CHECKING:
+    from briefgen.config.schema import LoadedConfig
 
 SLOT_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 _DATE_RE = r"\d{4}-\d{2}-\d{2}"
@@ -81,6 +85,14 @@ def dated_folder(pattern: str, brief: str, slot_local: datetime) -> str:
     return pattern.format(
         brief=brief, date=slot_local.strftime("%Y-%m-%d"), time=slot_local.strftime("%H%M")
     )
+
+
+def dated_path(cfg: LoadedConfig, brief: str, slot_local: datetime) -> str:
+    """Return the folder a scheduled run of ``slot_local`` writes, relative to the project root."""
+    sched = cfg.config.briefs[brief].schedule
+    assert sched is not None, f"{brief} has no schedule"
+    folder = cfg.resolve(cfg.config.output.dir) / dated_folder(sched.output, brief, slot_local)
+    return cfg.relative(folder)
 
 
 def dated_name_regex(pattern: str) -> re.Pattern[str]:
