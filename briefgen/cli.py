@@ -115,7 +115,8 @@ def defined_names(what: str, args: list[str]) -> str:
         return f"`briefgen {what}` lists the {what} a project defines."
     names = list(cfg.topics) if what == "topics" else list(cfg.config.briefs)
     listed = ", ".join(names) or "none"
-    return f"{what.capitalize()} in {config or 'config.yaml'}: {listed} (`briefgen {what}` describes them)."
+    where = config or "config.yaml"
+    return f"{what.capitalize()} in {where}: {listed} (`briefgen {what}` describes them)."
 
 
 def pipeline_hooks() -> dict[str, Any]:
@@ -148,10 +149,15 @@ def init(directory: Path | None, force: bool) -> None:
 @config_options
 @click.option("--strict", is_flag=True, help="Exit non-zero if any file was skipped.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar, no summary.")
-@click.option("--verbose", "-v", is_flag=True, help="Print every skipped input, not only the first 10.")
+@click.option("--verbose", "-v", is_flag=True,
+              help="Print every skipped input, not only the first 10.")
 @handle_errors
 def index(
-    config_path: Path | None, topic_files: tuple[Path, ...], strict: bool, quiet: bool, verbose: bool
+    config_path: Path | None,
+    topic_files: tuple[Path, ...],
+    strict: bool,
+    quiet: bool,
+    verbose: bool,
 ) -> None:
     """Read the corpus and update the search index incrementally."""
     from briefgen.index.update import SUMMARY_MAX_SKIPPED, update_index
@@ -313,7 +319,9 @@ def topics_command(config_path: Path | None, topic_files: tuple[Path, ...]) -> N
 @config_options
 @click.option("--now", default=None, help="Pretend the time is this ISO-8601 instant (for tests).")
 @handle_errors
-def briefs_command(config_path: Path | None, topic_files: tuple[Path, ...], now: str | None) -> None:
+def briefs_command(
+    config_path: Path | None, topic_files: tuple[Path, ...], now: str | None
+) -> None:
     """List every brief: its topics, formats, output folder, schedule and next run."""
     from briefgen.listing import format_briefs
     from briefgen.schedule.run_due import parse_now

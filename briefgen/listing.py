@@ -126,7 +126,7 @@ def format_briefs(cfg: LoadedConfig, now: datetime | None = None) -> str:
 
 
 def format_schedule_list(cfg: LoadedConfig, *, now: datetime | None = None, count: int = 3) -> str:
-    """Show each scheduled brief's next ``count`` runs, in its zone and in UTC, and their folders."""
+    """Show each scheduled brief's next ``count`` runs (its zone, UTC) and their folders."""
     now = now or datetime.now(UTC)
     lines = []
     for name, spec in cfg.config.briefs.items():
@@ -136,8 +136,8 @@ def format_schedule_list(cfg: LoadedConfig, *, now: datetime | None = None, coun
             continue
         keep = f", keep {spec.keep}" if spec.keep else ""
         lines.append(
-            f'{name}: "{sched.cron}" in {sched.timezone} (catch up within {sched.lateness_hours:g} h, '
-            f"{sched.max_retries} retries{keep})"
+            f'{name}: "{sched.cron}" in {sched.timezone} (catch up within '
+            f"{sched.lateness_hours:g} h, {sched.max_retries} retries{keep})"
         )
         slots = cronslots.slots_after(sched.cron, sched.timezone, now)
         for _, slot in zip(range(count), slots, strict=False):
@@ -145,6 +145,7 @@ def format_schedule_list(cfg: LoadedConfig, *, now: datetime | None = None, coun
                          f"  -> {cronslots.dated_path(cfg, name, slot)}/")
     if not any(s.schedule for s in cfg.config.briefs.values()):
         lines.append(
-            'no brief is scheduled; add e.g. `schedule: {cron: "0 7 * * 1-5", timezone: Asia/Tokyo}` to a brief'
+            'no brief is scheduled; add e.g. `schedule: {cron: "0 7 * * 1-5", timezone: UTC}` '
+            "to a brief (`briefgen briefs` then shows its next run)"
         )
     return "\n".join(lines)

@@ -68,7 +68,7 @@ def load_config(
 def validate_project(
     path: Path | str | None = None, *, topic_files: Sequence[Path] = ()
 ) -> tuple[LoadedConfig, list[str]]:
-    """Check the configuration, the corpus folder and the metadata file, as ``briefgen validate`` does.
+    """Check the configuration, corpus folder and metadata file, as ``briefgen validate`` does.
 
     Raises ``ConfigError`` listing the problems of every file at once (a ``corpus.path`` that
     does not exist is one of them); returns the config and
@@ -222,9 +222,9 @@ def _load_topic_file(
         other = sources[key]
         line, col = other.doc.mark(other.at, key=True)
         where = f"{other.doc.file}:{line}:{col}" if other.at else other.doc.file
-        problems.append(Problem(
-            shown, 1, 1, ("topics", key), f"topic '{key}' is already defined in {where}; rename one of them"
-        ))
+        problems.append(Problem(shown, 1, 1, ("topics", key), (
+            f"topic '{key}' is already defined in {where}; rename one of them"
+        )))
         return
     try:
         doc = read_yaml(file, shown, problems)

@@ -166,7 +166,9 @@ def _opens_block(line: str) -> bool:
     return stripped.endswith(":") or stripped.startswith("- ") or stripped == "-"
 
 
-def _siblings(lines: list[str], block: list[int], i: int, indent: int, parent: int | None) -> list[int]:
+def _siblings(
+    lines: list[str], block: list[int], i: int, indent: int, parent: int | None
+) -> list[int]:
     """Return the other lines at ``indent`` under the same parent, nearest first."""
     floor = -1 if parent is None else _indent(lines[parent])
     found = []

@@ -391,7 +391,8 @@ def _read_jsonl(
                 except MissingTextField as exc:
                     missing += 1
                     if missing == 1:
-                        warn(missing_field_message(f"{source_path}:{number}", exc.field, exc.present))
+                        where = f"{source_path}:{number}"
+                        warn(missing_field_message(where, exc.field, exc.present))
                     continue
                 except SkippedInput as exc:
                     warn(f"{source_path}:{number}: {exc}")

@@ -40,7 +40,7 @@ DEFAULT_FIELDS = FieldMap()
 
 
 def field_map(fields: CorpusFields) -> FieldMap:
-    """Return the record keys that ``corpus.fields`` names (computed once per file, not per record)."""
+    """Return the record keys that ``corpus.fields`` names (once per file, not per record)."""
     renamed = tuple((n, k) for n in _META_NAMES if (k := getattr(fields, n)) != n)
     mapped = FieldMap(fields.id, fields.text, renamed)
     return DEFAULT_FIELDS if mapped == DEFAULT_FIELDS else mapped

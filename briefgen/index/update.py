@@ -147,7 +147,8 @@ def update_index(
         summary.documents_total, summary.passages_total = writer.totals()
     hidden = 0 if max_warnings is None else len(summary.skipped) - max_warnings
     if hidden > 0:
-        warn(f"… and {hidden:,} more skipped input(s) not shown; `briefgen index --verbose` lists them all")
+        warn(f"… and {hidden:,} more skipped input(s) not shown; "
+             "`briefgen index --verbose` lists them all")
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -375,7 +376,8 @@ class _Updater:
             elif isinstance(item, TextFieldMissing):
                 state.without_text += 1
                 if state.without_text == 1:
-                    self.warn(corpus.missing_field_message(item.where, item.field, item.present), state)
+                    message = corpus.missing_field_message(item.where, item.field, item.present)
+                    self.warn(message, state)
                 else:
                     self.summary.unlisted += 1
             elif item.doc_id in state.read:

@@ -224,7 +224,8 @@ def _too_late(cfg: LoadedConfig, name: str, sched: Schedule, slot: datetime, now
     upcoming = next(cronslots.slots_after(sched.cron, sched.timezone, now), None)
     then = (f"next run {_local(upcoming)} -> {cronslots.dated_path(cfg, name, upcoming)}; "
             if upcoming else "")
-    return (f"{name}: slot {_local(slot)} missed ({(now - slot).total_seconds() / 3600:.0f} h late; "
+    late = (now - slot).total_seconds() / 3600
+    return (f"{name}: slot {_local(slot)} missed ({late:.0f} h late; "
             f"schedule.lateness_hours is {sched.lateness_hours:g}), not built; {then}"
             f"`briefgen build {name}` makes one now")
 
