@@ -466,12 +466,12 @@ def test_the_pipeline_fingerprint_covers_every_module_that_cuts_passages() -> No
     # not in the fingerprint would let an index keep passages the current code would not cut.
     import re
 
-    from briefgen.index import update as indexer
+    from briefgen.index import fingerprint
 
-    package = Path(indexer.__file__).resolve().parents[1]
+    package = Path(fingerprint.__file__).resolve().parents[1]
     covered = {
         p.relative_to(package).with_suffix("").as_posix().replace("/", ".")
-        for p in indexer.pipeline_sources()
+        for p in fingerprint.pipeline_sources()
     }
     reached: set[str] = set()
 
