@@ -15,7 +15,9 @@ WeasyPrint's import overlaps steps 1–3.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from briefgen import __version__
 from briefgen._fs import remove_stale_temps, write_files_atomic
 from briefgen.brief.assemble import Brief, CorpusSummary, assemble_brief, read_previous_brief
-from briefgen.errors import ConfigError, RenderError
+from briefgen.errors import ConfigError, CorpusError, RenderError
 from briefgen.index.backends import open_store
 from briefgen.outputs import OUTPUTS
 from briefgen.outputs.base import LaidOutOutput, RenderContext
@@ -69,11 +71,14 @@ def build_brief(
     as_of: dt.date | None = None,
     previous: Path | None = None,
     renderer: RenderWorker | None = None,
+    strict: bool = False,
+    warn: Callable[[str], None] | None = None,
 ) -> BuildResult:
     """Build one brief (default: the config's default brief) and write its files.
 
     ``renderer``: a render process started earlier with :func:`start_render_worker`
-    (default: fork one when the brief is ready).
+    (default: fork one when the brief is ready). On an empty corpus the brief has no quotes:
+    ``warn`` is told so, or, if ``strict``, ``CorpusError`` is raised and nothing is written.
     """
     name, spec = find_brief(cfg, brief_name)
     day = as_of or dt.date.today()
@@ -84,6 +89,12 @@ def build_brief(
         else dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     )
     selections, corpus = select_sections(cfg, spec, day)
+    if corpus.source_count == 0:
+        message = empty_corpus_message(cfg)
+        if strict:
+            raise CorpusError(f"{message}; nothing written")
+        if warn is not None:
+            warn(f'{message}; the brief says "No relevant reporting" in every section')
     passages_before, date_before = read_previous_brief(previous)
     brief = assemble_brief(
         name, spec, cfg.topics, selections, corpus,
@@ -168,8 +179,11 @@ def find_brief(cfg: LoadedConfig, brief_name: str | None) -> tuple[str, BriefSpe
         raise ConfigError(f"{cfg.path}: briefs: no brief is defined")
     name = brief_name or cfg.config.default_brief or next(iter(briefs))
     if name not in briefs:
+        close = difflib.get_close_matches(name, list(briefs), n=1, cutoff=0.6)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
         raise ConfigError(
-            f"{cfg.path}: no brief named {name!r} (defined: {', '.join(sorted(briefs))})"
+            f"{cfg.path}: no brief named {name!r}{hint}; known briefs: "
+            f"{', '.join(sorted(briefs))}; `briefgen briefs` describes them"
         )
     spec = briefs[name]
     missing = [key for key in spec.topics if key not in cfg.topics]
@@ -196,6 +210,23 @@ def select_sections(
             snapshot_hash=index.snapshot_hash(),
         )
     return selections, corpus
+
+
+def empty_corpus_message(cfg: LoadedConfig) -> str:
+    """Say that the corpus has no articles, and why, as far as the files tell."""
+    from briefgen.corpus.files import corpus_files
+
+    settings = cfg.config.corpus
+    try:
+        files = corpus_files(cfg)
+    except CorpusError as exc:
+        return f"the corpus has 0 articles: {exc}"
+    where = settings.path.rstrip("/") + ("/" if cfg.resolve(settings.path).is_dir() else "")
+    if files:
+        why = f"the {len(files)} file(s) in {where} gave no article (`briefgen index` says why)"
+    else:
+        why = f"{where} has no file matching corpus.include ({', '.join(settings.include)})"
+    return f"the corpus has 0 articles: {why}"
 
 
 def topic_for_brief(topic: Topic, spec: BriefSpec) -> Topic:

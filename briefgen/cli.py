@@ -90,6 +90,48 @@ class FormatOption(click.Option):
         return super().get_help_record(ctx)
 
 
+class NamesChoices(click.Command):
+    """A command whose ``--help`` ends with the topics or briefs the project defines.
+
+    The configuration is read (from --config, or ./config.yaml) only when help is shown; if it
+    cannot be read, the help says which command lists them instead.
+    """
+
+    def __init__(self, *args: Any, choices: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.choices = choices  # "topics" or "briefs"
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta["briefgen.args"] = list(args)  # --help exits while parsing: keep --config
+        return super().parse_args(ctx, args)
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        super().format_epilog(ctx, formatter)
+        formatter.write_paragraph()
+        formatter.write_text(defined_names(self.choices, ctx.meta.get("briefgen.args", [])))
+
+
+def defined_names(what: str, args: list[str]) -> str:
+    """Say which topics or briefs the configuration named in ``args`` defines."""
+    config, extra = None, []
+    for i, arg in enumerate(args):
+        value = args[i + 1] if i + 1 < len(args) else None
+        if arg in ("-c", "--config"):
+            config = value
+        elif arg.startswith("--config="):
+            config = arg.split("=", 1)[1]
+        elif arg == "--topic-file" and value:
+            extra.append(Path(value))
+    try:
+        cfg = load(Path(config) if config else None, tuple(extra))
+    except BriefgenError:
+        return f"`briefgen {what}` lists the {what} a project defines."
+    names = list(cfg.topics) if what == "topics" else list(cfg.config.briefs)
+    listed = ", ".join(names) or "none"
+    where = config or "config.yaml"
+    return f"{what.capitalize()} in {where}: {listed} (`briefgen {what}` describes them)."
+
+
 def pipeline_hooks() -> dict[str, Any]:
     """Return the build/refresh functions injected through ``cli.main(obj=...)`` (tests), if any."""
     obj = click.get_current_context().find_root().obj
@@ -120,13 +162,22 @@ def init(directory: Path | None, force: bool) -> None:
 @config_options
 @click.option("--strict", is_flag=True, help="Exit non-zero if any file was skipped.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar, no summary.")
+@click.option("--verbose", "-v", is_flag=True,
+              help="Print every skipped input, not only the first 10.")
 @handle_errors
-def index(config_path: Path | None, topic_files: tuple[Path, ...], strict: bool, quiet: bool) -> None:
+def index(
+    config_path: Path | None,
+    topic_files: tuple[Path, ...],
+    strict: bool,
+    quiet: bool,
+    verbose: bool,
+) -> None:
     """Read the corpus and update the search index incrementally."""
-    from briefgen.index.update import update_index
+    from briefgen.index.update import SUMMARY_MAX_SKIPPED, update_index
 
     cfg = load(config_path, topic_files)
-    summary = update_index(cfg, progress=not quiet, warn=warn)
+    shown = None if verbose else SUMMARY_MAX_SKIPPED  # as many as the summary lists
+    summary = update_index(cfg, progress=not quiet, warn=warn, max_warnings=shown)
     if not quiet:
         click.echo(summary.format())
     if strict and summary.skipped:
@@ -134,7 +185,7 @@ def index(config_path: Path | None, topic_files: tuple[Path, ...], strict: bool,
         sys.exit(1)
 
 
-@cli.command()
+@cli.command(cls=NamesChoices, choices="topics")
 @config_options
 @click.argument("topic")
 @click.option("--limit", type=click.IntRange(min=1), default=None,
@@ -151,7 +202,7 @@ def select(
     as_json: bool,
     explain: bool,
 ) -> None:
-    """Print the passages selected for TOPIC, best first."""
+    """Print the passages selected for TOPIC (a topic's key), best first."""
     from briefgen.select.report import format_selection, selection_to_json
     from briefgen.select.selection import select_topic
 
@@ -199,7 +250,7 @@ def topic_suggest(config_path: Path | None, topic_files: tuple[Path, ...], topic
     click.echo(format_suggestions(topic_key, suggest_terms(cfg, topic_key, count=count)))
 
 
-@cli.command()
+@cli.command(cls=NamesChoices, choices="briefs")
 @config_options
 @click.argument("brief", required=False)
 @click.option("--format", "formats", cls=FormatOption, default=None, metavar="LIST")
@@ -210,6 +261,8 @@ def topic_suggest(config_path: Path | None, topic_files: tuple[Path, ...], topic
               default=None, help="An earlier brief.json: mark what is new since it.")
 @click.option("--deliver", "send", is_flag=True,
               help="Then deliver the brief as its deliver: section says (email, webhook).")
+@click.option("--strict", is_flag=True,
+              help="Fail, writing nothing, if the corpus has no articles.")
 @handle_errors
 def build(
     config_path: Path | None,
@@ -220,8 +273,9 @@ def build(
     as_of: str | None,
     previous: Path | None,
     send: bool,
+    strict: bool,
 ) -> None:
-    """Build BRIEF (default: the default brief) from the corpus."""
+    """Build BRIEF (a brief's name; default: the default brief) from the corpus."""
     from briefgen.build import parse_as_of, parse_formats, start_render_worker
 
     wanted, day = parse_formats(formats), parse_as_of(as_of)
@@ -232,7 +286,7 @@ def build(
         cfg = load(config_path, topic_files)
         result, run_id = build_and_record(
             cfg, brief, warn=warn, deliver=send, formats=wanted, out_dir=out_dir, as_of=day,
-            previous=previous, renderer=renderer,
+            previous=previous, renderer=renderer, strict=strict,
         )
     for path in result.files:
         click.echo(f"wrote {path}")
@@ -286,7 +340,8 @@ def verify(config_path: Path | None, topic_files: tuple[Path, ...], brief_json: 
 @handle_errors
 def validate(config_path: Path | None, topic_files: tuple[Path, ...]) -> None:
     """Check config.yaml, topic files and the corpus metadata file; report every problem."""
-    from briefgen.config.load import format_summary, validate_project
+    from briefgen.config.load import validate_project
+    from briefgen.config.summary import format_summary
 
     cfg, warnings = validate_project(config_path, topic_files=list(topic_files))
     for message in warnings:
@@ -294,12 +349,36 @@ def validate(config_path: Path | None, topic_files: tuple[Path, ...]) -> None:
     click.echo(format_summary(cfg, str(config_path or "config.yaml")))
 
 
+@cli.command("topics")
+@config_options
+@handle_errors
+def topics_command(config_path: Path | None, topic_files: tuple[Path, ...]) -> None:
+    """List every topic: its key, title, where it is defined and which briefs use it."""
+    from briefgen.listing import format_topics
+
+    click.echo(format_topics(load(config_path, topic_files)))
+
+
+@cli.command("briefs")
+@config_options
+@click.option("--now", default=None, help="Pretend the time is this ISO-8601 instant (for tests).")
+@handle_errors
+def briefs_command(
+    config_path: Path | None, topic_files: tuple[Path, ...], now: str | None
+) -> None:
+    """List every brief: its topics, formats, output folder, schedule and next run."""
+    from briefgen.listing import format_briefs
+    from briefgen.schedule.run_due import parse_now
+
+    click.echo(format_briefs(load(config_path, topic_files), parse_now(now)))
+
+
 @cli.command()
 @click.option("--topic", "topic_file", is_flag=True, help="The schema of one topic file instead.")
 @handle_errors
 def schema(topic_file: bool) -> None:
     """Print the config.yaml schema as JSON Schema (for editor autocompletion)."""
-    from briefgen.config.load import config_json_schema, topic_json_schema
+    from briefgen.config.jsonschema import config_json_schema, topic_json_schema
 
     document = topic_json_schema() if topic_file else config_json_schema()
     click.echo(json.dumps(document, indent=2, ensure_ascii=False))
@@ -326,8 +405,8 @@ def schedule_command(
     config_path: Path | None, topic_files: tuple[Path, ...], list_only: bool
 ) -> None:
     """Run in the foreground: sleep until the next slot, build, repeat."""
+    from briefgen.listing import format_schedule_list
     from briefgen.schedule.foreground import run_forever
-    from briefgen.schedule.report import format_schedule_list
 
     cfg = load(config_path, topic_files)
     if list_only:

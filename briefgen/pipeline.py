@@ -41,13 +41,16 @@ def refresh_and_build(
     as_of: dt.date | None = None,
     previous: Path | None = None,
     renderer: RenderWorker | None = None,
+    strict: bool = False,
 ) -> BuildResult:
-    """Refresh the index, then build one brief and write its files."""
+    """Refresh the index, then build one brief and write its files.
+
+    An empty corpus is a warning, or with ``strict`` an error (nothing written)."""
     from briefgen.build import build_brief  # WeasyPrint's side of the build: imported on use
 
     refresh_index(cfg, warn=warn)
     return build_brief(cfg, brief_name, formats=formats, out_dir=out_dir, as_of=as_of,
-                       previous=previous, renderer=renderer)
+                       previous=previous, renderer=renderer, strict=strict, warn=warn)
 
 
 def build_and_record(
@@ -61,6 +64,7 @@ def build_and_record(
     as_of: dt.date | None = None,
     previous: Path | None = None,
     renderer: RenderWorker | None = None,
+    strict: bool = False,
 ) -> tuple[BuildResult, int | None]:
     """Refresh, build, and record the build in the run history as a manual build.
 
@@ -78,7 +82,7 @@ def build_and_record(
     if deliver:
         formats = formats_to_build(spec, formats or list(spec.formats))
     result = refresh_and_build(cfg, name, warn=warn, formats=formats, out_dir=out_dir,
-                               as_of=as_of, previous=previous, renderer=renderer)
+                               as_of=as_of, previous=previous, renderer=renderer, strict=strict)
     try:
         return result, record_build(cfg, result.brief, result.files, channels=channels)
     except ScheduleError as exc:

@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from briefgen.config.schema import (
     BriefSpec,
     Config,
+    CorpusFields,
     CorpusSettings,
     IndexSettings,
     OutputSettings,
@@ -30,6 +31,7 @@ from briefgen.deliver import DeliverSettings, EmailSettings, SmtpSettings, Webho
 SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("Top level", Config),
     ("`corpus:`", CorpusSettings),
+    ("`corpus.fields:` (JSONL records)", CorpusFields),
     ("`index:`", IndexSettings),
     ("`output:`", OutputSettings),
     ("A topic (`topics.<key>:` or a topic file)", Topic),

@@ -46,6 +46,7 @@ class FakeBuild:
         out_dir: Path | None = None,
         as_of: date | None = None,
         previous: Path | None = None,
+        strict: bool = False,
     ) -> FakeResult:
         assert brief_name is not None and out_dir is not None
         self.calls.append(
@@ -116,6 +117,7 @@ def build_brief(
     out_dir: Path | None = None,
     as_of: date | None = None,
     previous: Path | None = None,
+    strict: bool = False,
 ) -> FakeResult:
     """Subprocess fake: log, write a partial file, signal 'started', block until released."""
     assert brief_name is not None and out_dir is not None

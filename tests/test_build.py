@@ -6,18 +6,21 @@ import datetime as dt
 import json
 import shutil
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pypdf
 import pytest
 from briefdata import ROOT
 from click.testing import CliRunner
 
-from briefgen.build import build_brief, parse_as_of, parse_formats
+from briefgen.build import build_brief, empty_corpus_message, parse_as_of, parse_formats
 from briefgen.cli import cli
 from briefgen.config.load import load_config
 from briefgen.config.schema import LoadedConfig
 from briefgen.errors import ConfigError, RenderError
 from briefgen.index.update import update_index
+from briefgen.schedule.sqlite_history import RunState
+from briefgen.schedule.run_due import run_due, runs_db_path
 
 AS_OF = dt.date(2026, 3, 15)
 
@@ -179,3 +182,62 @@ def test_cli_build_with_the_pdf_process_forked_ahead_writes_the_same_files(
         return [page.extract_text() for page in pypdf.PdfReader(path).pages]
 
     assert pdf_text(tmp_path / "brief.pdf") == pdf_text(by_name["brief.pdf"])
+
+
+# --- an empty corpus --------------------------------------------------------------------------
+
+EMPTY = (
+    "the corpus has 0 articles: seeds/ has no file matching corpus.include "
+    "(*.txt, *.md, *.html, *.htm, *.jsonl, *.jsonl.gz)"
+)
+
+
+@pytest.fixture
+def empty_project(tmp_path: Path) -> Path:
+    """The project with every article removed (its metadata file kept)."""
+    root = copy_project(tmp_path / "project")
+    for article in (root / "seeds").glob("*.txt"):
+        article.unlink()
+    return root
+
+
+def test_build_on_an_empty_corpus_says_so(empty_project: Path, tmp_path: Path) -> None:
+    config = str(empty_project / "config.yaml")
+    result = CliRunner().invoke(cli, ["build", "-c", config, "--format", "md", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == f'warning: {EMPTY}; the brief says "No relevant reporting" in every section\n'
+    assert "No relevant reporting" in (tmp_path / "o" / "brief.md").read_text("utf-8")
+
+
+def test_build_strict_on_an_empty_corpus_fails_and_writes_nothing(
+    empty_project: Path, tmp_path: Path
+) -> None:
+    config = str(empty_project / "config.yaml")
+    out = tmp_path / "o"
+    result = CliRunner().invoke(cli, ["build", "-c", config, "--strict", "--out", str(out)])
+    assert result.exit_code == 1
+    assert result.stderr == f"error: {EMPTY}; nothing written\n"
+    assert not out.exists()
+
+
+def test_empty_corpus_message_when_every_file_was_skipped(empty_project: Path) -> None:
+    (empty_project / "seeds" / "blank.txt").write_text("   \n", "utf-8")
+    cfg = load_config(empty_project / "config.yaml")
+    assert empty_corpus_message(cfg) == (
+        "the corpus has 0 articles: the 1 file(s) in seeds/ gave no article "
+        "(`briefgen index` says why)"
+    )
+
+
+def test_a_scheduled_run_on_an_empty_corpus_is_recorded_as_such(empty_project: Path) -> None:
+    cfg = load_config(empty_project / "config.yaml")
+    lines: list[str] = []
+    # config.yaml builds japan-daily at 07:00 Asia/Tokyo on weekdays; Monday 07:05 is due.
+    result = run_due(cfg, now=dt.datetime(2026, 3, 16, 7, 5, tzinfo=ZoneInfo("Asia/Tokyo")),
+                     echo=lines.append)
+    assert result.exit_code == 1 and not result.built
+    assert [(b, e) for b, _, e in result.failed] == [("japan-daily", f"{EMPTY}; nothing written")]
+    with RunState(runs_db_path(cfg)) as state:
+        (row,) = state.history("japan-daily", limit=5)
+    assert (row.status, row.error) == ("failed", f"{EMPTY}; nothing written")
+    assert not (empty_project / "briefs" / "japan-daily" / "2026-03-16").exists()

@@ -18,7 +18,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from briefgen.cli import cli
-from briefgen.config.load import config_json_schema, load_config, topic_json_schema
+from briefgen.config.jsonschema import config_json_schema, topic_json_schema
+from briefgen.config.load import load_config
 from briefgen.config.schema import LoadedConfig, Topic
 from briefgen.errors import ConfigError
 
@@ -53,6 +54,61 @@ def test_tab_indentation_says_use_spaces() -> None:
         only_problem("config_tab_indent.yaml")
         == "F:2:1: YAML syntax error: a tab character; indent with spaces"
     )
+
+
+def test_over_indented_key_is_named_in_plain_english() -> None:
+    # PyYAML: "mapping values are not allowed here"
+    assert only_problem("config_over_indented_key.yaml") == (
+        'F:3:5: YAML indentation: "metadata:" is indented 4 spaces, but the other keys under '
+        '"corpus:" are indented 2 spaces ("path:", line 2); line it up with them'
+    )
+
+
+def test_under_indented_key_is_named_in_plain_english() -> None:
+    # PyYAML: "expected <block end>, but found '<block mapping start>'"
+    assert only_problem("config_under_indented_key.yaml") == (
+        'F:8:4: YAML indentation: "topics:" is indented 3 spaces, but the other keys under '
+        '"daily:" are indented 4 spaces ("title:", line 7); line it up with them'
+    )
+
+
+def test_indentation_points_at_the_odd_line_not_the_line_below() -> None:
+    # PyYAML reports line 3; the line indented unlike its siblings (and the rest of the file,
+    # which indents by 2) is line 2.
+    assert only_problem("config_first_key_over_indented.yaml") == (
+        'F:2:5: YAML indentation: "path:" is indented 4 spaces, but the other keys under '
+        '"corpus:" are indented 2 spaces ("metadata:", line 3); line it up with them'
+    )
+
+
+def test_an_indented_top_level_key_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text("corpus:\n  path: seeds\n output:\n  dir: briefs\n", "utf-8")
+    assert problems_of(path) == [
+        (f'{path}:3:2: YAML indentation: "output:" is indented 1 space, but the other top-level '
+        'keys are at the left margin ("corpus:", line 1); line it up with them')
+    ]
+
+
+def test_a_colon_inside_a_value_says_quote_it() -> None:
+    assert only_problem("config_colon_in_value.yaml") == (
+        "F:3:17: YAML syntax error: a second ': ' on this line; put the value in quotes, "
+        'e.g. title: "Trade: the outlook"'
+    )
+
+
+@pytest.mark.parametrize("indent", [3, 5])
+def test_a_mis_indented_line_of_the_shipped_config_is_found(tmp_path: Path, indent: int) -> None:
+    lines = (ROOT / "config.yaml").read_text("utf-8").splitlines(keepends=True)
+    number = next(i for i, line in enumerate(lines) if line.startswith("    max_passages: 6"))
+    lines[number] = " " * indent + lines[number].lstrip()
+    path = tmp_path / "config.yaml"
+    path.write_text("".join(lines), "utf-8")
+    assert problems_of(path) == [
+        (f'{path}:{number + 1}:{indent + 1}: YAML indentation: "max_passages:" is indented '
+        f'{indent} spaces, but the other keys under "security:" are indented 4 spaces '
+        f'("min_score:", line {number}); line it up with them')
+    ]
 
 
 def test_duplicate_key_reports_second_occurrence_and_first() -> None:
@@ -378,7 +434,24 @@ def test_cli_validate_prints_only_problem_lines_and_exits_2() -> None:
     result = CliRunner().invoke(cli, ["validate", "-c", str(path)])
     assert result.exit_code == 2
     assert result.stdout == ""
-    assert result.stderr.splitlines() == problems_of(path)
+    # validate also checks that the corpus folder exists (tests/data has no seeds/ folder)
+    assert result.stderr.splitlines() == [
+        (f"{path}:2:9: corpus.path: seeds does not exist ({DATA / 'seeds'}); create it and put "
+         "articles in it, or point corpus.path at the folder (or .jsonl file) that holds them"),
+        *problems_of(path),
+    ]
+
+
+def test_validate_reports_a_corpus_path_that_does_not_exist(project: Path) -> None:
+    config = project / "config.yaml"
+    config.write_text(config.read_text("utf-8").replace("path: seeds ", "path: seedz ", 1), "utf-8")
+    result = CliRunner().invoke(cli, ["validate", "-c", str(config)])
+    assert result.exit_code == 2, result.output
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        (f"{config}:5:9: corpus.path: seedz does not exist ({project / 'seedz'}); create it and "
+         "put articles in it, or point corpus.path at the folder (or .jsonl file) that holds them")
+    ]
 
 
 def test_cli_schema_prints_json() -> None:

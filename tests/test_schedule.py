@@ -24,10 +24,11 @@ from pydantic import ValidationError
 
 from briefgen.config.schema import Schedule
 from briefgen.errors import ScheduleError
+from briefgen.listing import format_schedule_list
 from briefgen.schedule import foreground
 from briefgen.schedule import run_due as schedule
 from briefgen.schedule.foreground import run_forever
-from briefgen.schedule.report import format_history, format_schedule_list
+from briefgen.schedule.report import format_history
 from briefgen.schedule.run_due import parse_now, run_due
 from briefgen.schedule.sqlite_history import RunState
 from briefgen.schedule.state import runs_db_path
@@ -139,6 +140,17 @@ def test_slot_older_than_lateness_is_recorded_missed_not_built(tmp_path: Path) -
     assert result.missed == [("daily", "2025-03-09T22:00:00Z")]
     assert run.build.calls == []
     assert run(tokyo(2025, 3, 10, 19, 35)).missed == []  # recorded once, not again
+
+
+def test_first_call_of_a_new_schedule_past_its_window_says_what_to_do(tmp_path: Path) -> None:
+    run = Run(make_cfg(tmp_path, daily=DAILY_TOKYO))
+    run(tokyo(2025, 3, 11, 5, 0))  # set up yesterday; the 07:00 slot was 22 h ago
+    assert run.lines == [
+        ("daily: slot 2025-03-10 Mon 07:00 JST missed (22 h late; schedule.lateness_hours is 12), "
+         "not built; next run 2025-03-11 Tue 07:00 JST -> briefs/daily/2025-03-11; "
+         "`briefgen build daily` makes one now"),
+        "nothing due; next: daily at 2025-03-11 Tue 07:00 JST (2025-03-10T22:00:00Z)",
+    ]
 
 
 def test_clock_going_back_never_rebuilds_an_older_slot(tmp_path: Path) -> None:

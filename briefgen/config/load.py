@@ -1,4 +1,4 @@
-"""Load config.yaml and topic files into a validated ``LoadedConfig``; print the schema.
+"""Load config.yaml and topic files into a validated ``LoadedConfig``.
 
 Every problem is collected before anything is raised, so the user sees them all at once,
 one per line, as ``file:line:col: dotted.path: message`` (``yamlread`` keeps the positions,
@@ -69,9 +69,10 @@ def load_config(
 def validate_project(
     path: Path | str | None = None, *, topic_files: Sequence[Path] = ()
 ) -> tuple[LoadedConfig, list[str]]:
-    """Check the configuration and the corpus metadata file, as ``briefgen validate`` does.
+    """Check the configuration, corpus folder and metadata file, as ``briefgen validate`` does.
 
-    Raises ``ConfigError`` listing the problems of every file at once; returns the config and
+    Raises ``ConfigError`` listing the problems of every file at once (a ``corpus.path`` that
+    does not exist is one of them); returns the config and
     warnings: a metadata file that does not exist, or entries in it that name no file of the
     corpus (articles come and go).
     """
@@ -93,7 +94,8 @@ def validate_project(
 def _load(
     path: Path | str | None, topic_files: Sequence[Path], *, check_metadata: bool
 ) -> tuple[LoadedConfig, CorpusMetadata | None]:
-    """Load the configuration and, if ``check_metadata``, read the corpus metadata file too."""
+    """Load the configuration and, if ``check_metadata``, check the corpus folder and read the
+    corpus metadata file too."""
     config_path = Path(path) if path is not None else DEFAULT_CONFIG
     shown = str(config_path)
     if not config_path.exists():
@@ -129,6 +131,8 @@ def _load(
 
     _check_topics(sources, problems)
     _check_briefs(data, doc, set(sources), problems)
+    if check_metadata:
+        _check_corpus_path(data, doc, config_path.parent, problems)
     metadata_path = _metadata_path(data, config_path.parent) if check_metadata else None
     metadata = None
     shown_files = [shown] + [str(f) for f in files]
@@ -148,6 +152,19 @@ def _load(
         topic_sources={k: Path(os.path.abspath(s.file)) for k, s in sources.items()},
     )
     return loaded, metadata
+
+
+def _check_corpus_path(
+    data: dict[str, Any], doc: YamlDoc, root: Path, problems: list[Problem]
+) -> None:
+    """Report a ``corpus.path`` naming nothing on disk (index and build would stop there)."""
+    corpus = data.get("corpus", {})
+    setting = corpus.get("path", CorpusSettings().path) if isinstance(corpus, dict) else None
+    if isinstance(setting, str) and setting.strip() and not (root / setting).exists():
+        problems.append(doc.problem(("corpus", "path"), (
+            f"{setting} does not exist ({os.path.abspath(root / setting)}); create it and put "
+            "articles in it, or point corpus.path at the folder (or .jsonl file) that holds them"
+        )))
 
 
 def _metadata_path(data: dict[str, Any], root: Path) -> Path | None:
@@ -197,30 +214,18 @@ def _load_topic_file(
     shown = str(file)
     key = file.stem
     if not _NAME.match(key):
-        problems.append(
-            Problem(
-                shown,
-                0,
-                0,
-                (),
-                f"the file name {key!r} becomes the topic's key; "
-                "use letters, digits, '-', '_' and '.' only",
-            )
-        )
+        problems.append(Problem(shown, 0, 0, (), (
+            f"the file name {key!r} becomes the topic's key; "
+            "use letters, digits, '-', '_' and '.' only"
+        )))
         return
     if key in sources:
         other = sources[key]
         line, col = other.doc.mark(other.at, key=True)
         where = f"{other.doc.file}:{line}:{col}" if other.at else other.doc.file
-        problems.append(
-            Problem(
-                shown,
-                1,
-                1,
-                ("topics", key),
-                f"topic '{key}' is already defined in {where}; rename one of them",
-            )
-        )
+        problems.append(Problem(shown, 1, 1, ("topics", key), (
+            f"topic '{key}' is already defined in {where}; rename one of them"
+        )))
         return
     try:
         doc = read_yaml(file, shown, problems)
@@ -433,80 +438,3 @@ def _fields_at(model: type[BaseModel], loc: YamlPath) -> list[str]:
     if isinstance(tp, type) and issubclass(tp, BaseModel):
         return list(tp.model_fields)
     return []
-
-
-# --- summary and schema --------------------------------------------------------------------
-
-
-def format_summary(cfg: LoadedConfig, shown: str | None = None) -> str:
-    """Return the "ok" report of ``briefgen validate``: the topics and briefs found."""
-    lines = [f"{shown or cfg.path.name}: ok"]
-    topics = []
-    for key in cfg.topics:
-        source = cfg.topic_sources.get(key)
-        topics.append(
-            key
-            if source is None or source == cfg.path
-            else f"{key} ({_relative(source, cfg.root)})"
-        )
-    lines.append(f"  {len(topics)} topic{'s' * (len(topics) != 1)}: {', '.join(topics) or '-'}")
-    default = cfg.config.default_brief or next(iter(cfg.config.briefs), None)
-    for name, spec in cfg.config.briefs.items():
-        extra = " (default)" if name == default else ""
-        if spec.schedule:
-            extra += f', scheduled "{spec.schedule.cron}" {spec.schedule.timezone}'
-        if spec.deliver:
-            channels = [k for k, v in spec.deliver if v is not None]
-            extra += f", delivered by {' and '.join(channels) or 'nothing'}"
-        lines.append(f"  brief {name}{extra}: {', '.join(spec.topics)}")
-    if not cfg.config.briefs:
-        lines.append("  no briefs defined")
-    return "\n".join(lines)
-
-
-def _relative(path: Path, root: Path) -> str:
-    try:
-        return path.relative_to(root).as_posix()
-    except ValueError:
-        return str(path)
-
-
-def config_json_schema() -> dict[str, Any]:
-    """Return the JSON Schema of config.yaml, with every field's description, for editors."""
-    schema = Config.model_json_schema()
-    _allow_term_lists(schema["$defs"]["Topic"])
-    schema.pop("title", None)
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "title": "briefgen config.yaml",
-        "description": "Corpus location, index path, output folder, topics and briefs of a "
-        "briefgen project. Reference: docs/config.md.",
-        **schema,
-    }
-
-
-def topic_json_schema() -> dict[str, Any]:
-    """Return the JSON Schema of one topic file (topics/*.yaml, --topic-file)."""
-    schema = Topic.model_json_schema()
-    _allow_term_lists(schema)
-    schema.pop("title", None)
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "title": "briefgen topic file",
-        "description": "One topic; its key is the file name without .yaml.",
-        **schema,
-    }
-
-
-def _allow_term_lists(topic: dict[str, Any]) -> None:
-    """Let the schema accept `terms` as a plain list too, as the loader does."""
-    terms = topic["properties"]["terms"]
-    as_mapping = {k: v for k, v in terms.items() if k not in ("title", "description", "default")}
-    terms.clear()
-    terms.update(
-        {
-            "title": "Terms",
-            "description": Topic.model_fields["terms"].description,
-            "anyOf": [as_mapping, {"type": "array", "items": {"type": "string", "minLength": 1}}],
-        }
-    )

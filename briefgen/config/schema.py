@@ -43,6 +43,30 @@ class StrictModel(BaseModel):
     )
 
 
+class CorpusFields(StrictModel):
+    id: str = Field(default="id", min_length=1)
+    """Field of a JSONL record holding the article's unique id; a record without one is
+    numbered by its file and line."""
+
+    title: str = Field(default="title", min_length=1)
+    """Field of a JSONL record holding the headline."""
+
+    text: str = Field(default="text", min_length=1)
+    """Field of a JSONL record holding the article's text; a record without it is skipped."""
+
+    date: str = Field(default="date", min_length=1)
+    """Field of a JSONL record holding the publication date (also read: `published`)."""
+
+    outlet: str = Field(default="outlet", min_length=1)
+    """Field of a JSONL record holding the outlet (also read: `source`, `publisher`, `site`)."""
+
+    url: str = Field(default="url", min_length=1)
+    """Field of a JSONL record holding the article's address (also read: `link`)."""
+
+    author: str = Field(default="author", min_length=1)
+    """Field of a JSONL record holding the author (also read: `byline`, `authors`)."""
+
+
 class CorpusSettings(StrictModel):
     path: str = "seeds"
     """Folder (or single .jsonl/.jsonl.gz file) holding the articles, relative to the project root."""
@@ -57,6 +81,10 @@ class CorpusSettings(StrictModel):
 
     max_file_mb: float = Field(default=50.0, gt=0, strict=True)
     """Files larger than this many megabytes are skipped with a warning, before being read."""
+
+    fields: CorpusFields = Field(default_factory=CorpusFields)
+    """Which field of a JSONL record holds what, for records with other names, e.g.
+    `{id: story_id, title: headline, text: body, date: published}`; each key is optional."""
 
 
 class IndexSettings(StrictModel):

@@ -23,6 +23,8 @@ import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from briefgen.config.yamlsyntax import explain as explain_syntax_error
+
 MAX_FILE_BYTES = 1_000_000  # a real config is a few kB; this refuses accidents and attacks
 MAX_DEPTH = 50  # nesting levels; a config needs about six
 MAX_ALIAS_EXPANSION = 10_000  # values reached a second time through aliases (small files)
@@ -258,9 +260,8 @@ def _compose(text: str, shown: str) -> Node | None:
         finally:
             loader.dispose()
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        raise FileFatal(Problem(shown, line, col, (), _syntax_message(exc))) from None
+        line, col, message = explain_syntax_error(exc, text)
+        raise FileFatal(Problem(shown, line, col, (), message)) from None
     except yaml.reader.ReaderError as exc:
         line, col = _line_col(text, exc.position)
         raise FileFatal(
@@ -274,20 +275,6 @@ def _compose(text: str, shown: str) -> Node | None:
         raise
     except Exception as exc:  # noqa: BLE001 -- a parser bug must not become a user's traceback
         raise FileFatal(Problem(shown, 1, 1, (), f"internal YAML parser error: {exc!r}")) from None
-
-
-def _syntax_message(exc: yaml.MarkedYAMLError) -> str:
-    problem = exc.problem or "invalid YAML"
-    if "'\\t'" in problem:
-        return "YAML syntax error: a tab character; indent with spaces"
-    if (
-        exc.context
-        and exc.context_mark
-        and exc.problem_mark
-        and (exc.context_mark.line != exc.problem_mark.line)
-    ):
-        return f"YAML syntax error: {problem} ({exc.context} at line {exc.context_mark.line + 1})"
-    return f"YAML syntax error: {problem}" + (f" ({exc.context})" if exc.context else "")
 
 
 class _Converter:

@@ -30,6 +30,14 @@ from briefgen.corpus.decode import SkippedInput, decode_bytes, extract_html_text
 from briefgen.corpus.jsonl import jsonl_chunks
 from briefgen.corpus.metadata import NO_META, load_metadata, merge_meta, meta_from_fields
 from briefgen.corpus.passages import build_passages
+from briefgen.corpus.records import (
+    DEFAULT_FIELDS,
+    FieldMap,
+    MissingTextField,
+    field_map,
+    missing_field_message,
+    split_record,
+)
 from briefgen.corpus.textlines import front_matter_end
 from briefgen.errors import CorpusError
 from briefgen.models import Document, Source, SourceMeta
@@ -40,6 +48,7 @@ if TYPE_CHECKING:
 # The corpus stage's public interface (decoding lives in briefgen.corpus.decode, metadata in
 # briefgen.corpus.metadata; the names other stages use are re-exported here).
 __all__ = [
+    "MissingTextField",
     "RawArticle",
     "SkippedInput",
     "corpus_file_names",
@@ -47,6 +56,7 @@ __all__ = [
     "decode_bytes",
     "doc_ids_for",
     "extract_html_text",
+    "field_map",
     "file_format",
     "file_meta",
     "file_metadata",
@@ -55,6 +65,7 @@ __all__ = [
     "jsonl_article",
     "load_document",
     "make_document",
+    "missing_field_message",
     "over_cap_reason",
     "read_path",
     "read_raw",
@@ -322,11 +333,13 @@ def over_cap_reason(cap_mb: float) -> str:
 
 
 def jsonl_article(
-    line: bytes, number: int, *, source_path: str, stem: str, file_meta: SourceMeta, cap_mb: float
+    line: bytes, number: int, *, source_path: str, stem: str, file_meta: SourceMeta, cap_mb: float,
+    fields: FieldMap = DEFAULT_FIELDS,
 ) -> RawArticle | None:
-    """Decode one JSONL line into an article (None for a blank line).
+    """Decode one JSONL line into an article (None for a blank line); ``fields``: its keys.
 
-    Raises :class:`SkippedInput` with the reason a record cannot be read.
+    Raises :class:`SkippedInput` with the reason a record cannot be read
+    (:class:`MissingTextField` when it has no text field at all).
     """
     if len(line) > record_cap(cap_mb):
         raise SkippedInput(over_cap_reason(cap_mb))
@@ -340,11 +353,10 @@ def jsonl_article(
         raise SkippedInput(f"malformed JSON ({exc.msg} at column {exc.colno}); skipped") from None
     if not isinstance(record, dict):
         raise SkippedInput("not a JSON object; skipped")
-    text = record.get("text")
+    raw_id, text, meta_fields = split_record(record, fields)
     if not isinstance(text, str) or not text.strip():
         raise SkippedInput("empty text; skipped")
-    raw_id = record.get("id")
-    meta = meta_from_fields({k: v for k, v in record.items() if k not in ("id", "text")})
+    meta = meta_from_fields(meta_fields)
     return RawArticle(
         doc_id=str(raw_id) if raw_id not in (None, "") else f"{stem}:{number}",
         source_path=source_path,
@@ -362,7 +374,9 @@ def _read_jsonl(
     """Stream a .jsonl or .jsonl.gz file, one article per line, in bounded memory."""
     cap_mb = cfg.config.corpus.max_file_mb
     stem = file_stem(path)
+    fields = field_map(cfg.config.corpus.fields)
     seen: set[str] = set()
+    missing = 0  # records without the text field: reported once for the file
     try:
         for chunk in jsonl_chunks(path, record_cap(cap_mb)):
             if chunk.data is None:
@@ -372,8 +386,14 @@ def _read_jsonl(
                 try:
                     article = jsonl_article(
                         line, number, source_path=source_path, stem=stem, file_meta=file_meta,
-                        cap_mb=cap_mb,
+                        cap_mb=cap_mb, fields=fields,
                     )
+                except MissingTextField as exc:
+                    missing += 1
+                    if missing == 1:
+                        where = f"{source_path}:{number}"
+                        warn(missing_field_message(where, exc.field, exc.present))
+                    continue
                 except SkippedInput as exc:
                     warn(f"{source_path}:{number}: {exc}")
                     continue

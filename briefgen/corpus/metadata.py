@@ -56,7 +56,10 @@ _WEEKDAY = re.compile(
     re.IGNORECASE,
 )
 _CLOCK = re.compile(r"\s+\d{1,2}:\d{2}")
-_NAMED_DATE_FORMATS = ("%b %d, %Y", "%B %d, %Y", "%d %B %Y", "%d %b %Y", "%b %d %Y", "%B %d %Y")
+_NAMED_DATE_FORMATS = (
+    "%b %d, %Y", "%B %d, %Y", "%d %B %Y", "%d %b %Y", "%b %d %Y", "%B %d %Y",
+    "%d-%b-%Y",  # Reuters-21578: "26-FEB-1987 15:01:01.79"
+)
 
 
 def normalize_date(value: object) -> str | None:

@@ -55,4 +55,5 @@ def inputs_fingerprint(cfg: LoadedConfig) -> str:
     if settings.metadata:
         with contextlib.suppress(OSError):
             metadata_sha = sha256_file(cfg.resolve(settings.metadata))
-    return json.dumps({"max_file_mb": settings.max_file_mb, "metadata": metadata_sha}, sort_keys=True)
+    return json.dumps({"max_file_mb": settings.max_file_mb, "metadata": metadata_sha,
+                       "fields": settings.fields.model_dump()}, sort_keys=True)

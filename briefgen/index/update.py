@@ -28,7 +28,16 @@ from briefgen.corpus.jsonl import JsonlChunk, jsonl_chunks
 from briefgen.index.backends import backend_for
 from briefgen.index.base import DocumentRows, StoreWriter
 from briefgen.index.fingerprint import inputs_fingerprint, pipeline_fingerprint
-from briefgen.index.workers import UNIT_BYTES, Part, ReadContext, Record, Unit, worker_pool
+from briefgen.index.workers import (
+    UNIT_BYTES,
+    Item,
+    Part,
+    ReadContext,
+    Record,
+    TextFieldMissing,
+    Unit,
+    worker_pool,
+)
 
 if TYPE_CHECKING:
     from briefgen.config.schema import LoadedConfig
@@ -56,6 +65,7 @@ class IndexSummary:
     unchanged: int = 0
     removed: int = 0
     skipped: list[str] = field(default_factory=list)  # one "file[:line]: reason" per skip
+    unlisted: int = 0  # more records without the text field: their file's message stands for them
     passages: int = 0  # passages written in this run
     documents_total: int = 0
     passages_total: int = 0
@@ -67,7 +77,7 @@ class IndexSummary:
         lines = [f"note: {note}" for note in self.notes]
         lines.append(
             f"documents: {self.added:,} added, {self.updated:,} updated, {self.unchanged:,} "
-            f"unchanged, {self.removed:,} removed, {len(self.skipped):,} skipped"
+            f"unchanged, {self.removed:,} removed, {len(self.skipped) + self.unlisted:,} skipped"
         )
         rate = f" ({self.passages / self.seconds:,.0f}/s)" if self.passages and self.seconds else ""
         lines.append(
@@ -104,6 +114,7 @@ class _FileState:
     read: set[str] = field(default_factory=set)  # doc_ids read from it (duplicates are skipped)
     warnings: list[str] = field(default_factory=list)
     sha256: str = ""
+    without_text: int = 0  # records without the text field (reported once)
 
 
 # Skipped-input lines a build or scheduled run shows (`briefgen index` shows every one).
@@ -136,7 +147,8 @@ def update_index(
         summary.documents_total, summary.passages_total = writer.totals()
     hidden = 0 if max_warnings is None else len(summary.skipped) - max_warnings
     if hidden > 0:
-        warn(f"… and {hidden:,} more skipped input(s) not shown; `briefgen index` lists them all")
+        warn(f"… and {hidden:,} more skipped input(s) not shown; "
+             "`briefgen index --verbose` lists them all")
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -353,7 +365,7 @@ class _Updater:
                     raise
             self._bar = None
 
-    def _take_part(self, part: Part, items: list[Record | str], sha256: str) -> None:
+    def _take_part(self, part: Part, items: list[Item], sha256: str) -> None:
         """Write what a worker read from a part; close its file if the part is its last."""
         state = self._states[part.file_index]
         if part.chunk is None:
@@ -361,6 +373,13 @@ class _Updater:
         for item in items:
             if isinstance(item, str):
                 self.warn(item, state)
+            elif isinstance(item, TextFieldMissing):
+                state.without_text += 1
+                if state.without_text == 1:
+                    message = corpus.missing_field_message(item.where, item.field, item.present)
+                    self.warn(message, state)
+                else:
+                    self.summary.unlisted += 1
             elif item.doc_id in state.read:
                 self.warn(f"{item.where}: duplicate id {item.doc_id!r}; skipped", state)
             else:

@@ -67,8 +67,16 @@ class Record(NamedTuple):
     error: str = ""  # the warning, if cleaning failed
 
 
-#: What reading yields, in corpus order: an article, or a skip warning.
-Item = Record | str
+class TextFieldMissing(NamedTuple):
+    """A record without the text field (reported once per file, so kept apart from warnings)."""
+
+    where: str  # "path:line"
+    field: str
+    present: tuple[str, ...]  # the record's fields
+
+
+#: What reading yields, in corpus order: an article, a skip warning, or a record without text.
+Item = Record | str | TextFieldMissing
 
 
 @dataclass
@@ -130,13 +138,17 @@ def _read_part(part: Part, ctx: ReadContext) -> PartResult:
             result.items.append(_record(article, article.source_path, known))
         return result
     cap_mb = ctx.cfg.config.corpus.max_file_mb
+    fields = corpus.field_map(ctx.cfg.config.corpus.fields)
     for number, line in part.chunk.lines():
         where = f"{part.source_path}:{number}"
         try:
             record = corpus.jsonl_article(
                 line, number, source_path=part.source_path, stem=part.stem,
-                file_meta=part.file_meta, cap_mb=cap_mb,
+                file_meta=part.file_meta, cap_mb=cap_mb, fields=fields,
             )
+        except corpus.MissingTextField as exc:
+            result.items.append(TextFieldMissing(where, exc.field, exc.present))
+            continue
         except corpus.SkippedInput as exc:
             result.items.append(f"{where}: {exc}")
             continue

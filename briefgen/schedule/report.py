@@ -1,43 +1,18 @@
-"""What ``briefgen schedule --list`` and ``briefgen history`` print."""
+"""What ``briefgen history`` prints (``schedule --list`` is in ``briefgen.listing``)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from briefgen.errors import ScheduleError
 from briefgen.schedule import slots as cronslots
 from briefgen.schedule.history import DONE, FAILED, MANUAL, MISSED, RUNNING, DeliveryRow, RunRow
-from briefgen.schedule.run_due import local_time
 from briefgen.schedule.state import open_history, runs_db_path
 
 if TYPE_CHECKING:
     from briefgen.config.schema import LoadedConfig
-
-
-def format_schedule_list(cfg: LoadedConfig, *, now: datetime | None = None, count: int = 3) -> str:
-    """Show each scheduled brief's next ``count`` run times, in its zone and in UTC."""
-    now = now or datetime.now(UTC)
-    lines = []
-    for name, spec in cfg.config.briefs.items():
-        sched = spec.schedule
-        if sched is None:
-            lines.append(f"{name}: not scheduled")
-            continue
-        keep = f", keep {spec.keep}" if spec.keep else ""
-        lines.append(
-            f'{name}: "{sched.cron}" in {sched.timezone} (catch up within {sched.lateness_hours:g} h, '
-            f"{sched.max_retries} retries{keep}) -> {cfg.config.output.dir}/{sched.output}"
-        )
-        slots = cronslots.slots_after(sched.cron, sched.timezone, now)
-        for _, slot in zip(range(count), slots):
-            lines.append(f"  {local_time(slot):<26} {slot.astimezone(UTC):%Y-%m-%d %H:%M} UTC")
-    if not any(s.schedule for s in cfg.config.briefs.values()):
-        lines.append(
-            'no brief is scheduled; add e.g. `schedule: {cron: "0 7 * * 1-5", timezone: Asia/Tokyo}` to a brief'
-        )
-    return "\n".join(lines)
 
 
 def format_history(cfg: LoadedConfig, brief: str | None, *, limit: int) -> str:
@@ -75,7 +50,7 @@ def _history_cells(cfg: LoadedConfig, row: RunRow) -> tuple[str, ...]:
     zone = ZoneInfo(spec.schedule.timezone) if spec and spec.schedule else UTC
     slot = "manual build"
     if row.kind != MANUAL and row.slot:
-        slot = local_time(cronslots.parse_slot(row.slot).astimezone(zone))
+        slot = cronslots.local_time(cronslots.parse_slot(row.slot).astimezone(zone))
     took = ""
     if row.finished and row.status != MISSED and row.kind != MANUAL:
         seconds = (

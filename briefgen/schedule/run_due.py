@@ -50,6 +50,7 @@ class BuildFunction(Protocol):
         out_dir: Path | None = None,
         as_of: date | None = None,
         previous: Path | None = None,
+        strict: bool = False,
     ) -> Any: ...
 
 
@@ -144,7 +145,7 @@ def run_due(
             for sending in state.interrupt_sending(deliveries.INTERRUPTED, now):
                 echo(f"{sending.channel} delivery of run {sending.run_id} was interrupted "
                      "while sending (the server may have it); sending it again")
-            due = [d for n, s in scheduled.items() if (d := _plan(state, n, s, now, result, echo))]
+            due = [d for n, s in scheduled.items() if (d := _plan(state, n, s, now, result, echo, cfg))]
             if due:
                 _build_due(cfg, state, due, result, echo, build, refresh_index, should_stop)
             else:
@@ -159,7 +160,8 @@ def run_due(
 
 
 def _plan(
-    state: RunHistory, name: str, spec: BriefSpec, now: datetime, result: RunDueResult, echo: Echo
+    state: RunHistory, name: str, spec: BriefSpec, now: datetime, result: RunDueResult, echo: Echo,
+    cfg: LoadedConfig,
 ) -> _Due | None:
     """Decide whether ``name`` is due now; record slots that are too old to build as missed."""
     sched = spec.schedule
@@ -189,7 +191,8 @@ def _plan(
     row = state.slot_state(name, key)
     if row is None:
         if too_late:
-            _record_missed(state, name, [key], False, reason, result, echo)
+            _record_missed(state, name, [key], False, reason, result,
+                           lambda _: echo(_too_late(cfg, name, sched, slot, now)))
             return None
         return _Due(name, spec, sched, slot, key, attempt=1)
     if row.status != FAILED or too_late:
@@ -217,6 +220,17 @@ def _record_missed(
     span = keys[0] if len(keys) == 1 else f"{keys[0]} … {keys[-1]}"
     extra = " (and older ones, not recorded)" if more else ""
     echo(f"{name}: {len(keys)} slot(s) missed, not built: {span}{extra}; {reason}")
+
+
+def _too_late(cfg: LoadedConfig, name: str, sched: Schedule, slot: datetime, now: datetime) -> str:
+    """Say that the latest slot was missed, when the next one comes, and how to get a brief now."""
+    upcoming = next(cronslots.slots_after(sched.cron, sched.timezone, now), None)
+    then = (f"next run {cronslots.local_time(upcoming)} -> {cronslots.dated_path(cfg, name, upcoming)}; "
+            if upcoming else "")
+    late = (now - slot).total_seconds() / 3600
+    return (f"{name}: slot {cronslots.local_time(slot)} missed ({late:.0f} h late; "
+            f"schedule.lateness_hours is {sched.lateness_hours:g}), not built; {then}"
+            f"`briefgen build {name}` makes one now")
 
 
 def _build_due(
@@ -260,7 +274,7 @@ def _build_one(
     final = root / cronslots.dated_folder(item.schedule.output, item.name, item.slot)
     parent = final.parent
     tries = f"attempt {item.attempt} of {item.schedule.max_retries + 1}"
-    echo(f"{item.name}: building slot {local_time(item.slot)} ({item.key}), {tries}")
+    echo(f"{item.name}: building slot {cronslots.local_time(item.slot)} ({item.key}), {tries}")
     run_id = state.start(item.name, item.key, item.attempt, cfg.relative(final))
     started = time.monotonic()
     staging = None
@@ -279,6 +293,7 @@ def _build_one(
             out_dir=staging,
             as_of=item.slot.date(),
             previous=_previous_json(cfg, state, item.name),
+            strict=True,  # an empty corpus fails the slot (recorded, retried), never an empty brief
         )
         files = dated_output.publish(staging, built.files, final)
         dated_output.point_latest(parent, final.name)
@@ -350,11 +365,6 @@ def _describe(exc: BaseException, *, with_traceback: bool = False) -> str:
     return line
 
 
-def local_time(instant: datetime) -> str:
-    """Show an instant as the schedule does: "2025-03-10 Mon 07:00 JST"."""
-    return instant.strftime("%Y-%m-%d %a %H:%M %Z")
-
-
 def next_slot(spec: BriefSpec, now: datetime) -> datetime | None:
     """Return the brief's first slot after ``now`` (in its zone)."""
     sched = spec.schedule
@@ -367,4 +377,4 @@ def _nothing_due_message(scheduled: dict[str, BriefSpec], now: datetime) -> str:
     if not upcoming:
         return "nothing due"
     slot, name = min(upcoming, key=lambda t: t[0])
-    return f"nothing due; next: {name} at {local_time(slot)} ({cronslots.format_slot(slot)})"
+    return f"nothing due; next: {name} at {cronslots.local_time(slot)} ({cronslots.format_slot(slot)})"

@@ -12,9 +12,13 @@ import re
 import string
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from cronsim import CronSim
+
+if TYPE_CHECKING:
+    from briefgen.config.schema import LoadedConfig
 
 SLOT_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 _DATE_RE = r"\d{4}-\d{2}-\d{2}"
@@ -83,6 +87,14 @@ def dated_folder(pattern: str, brief: str, slot_local: datetime) -> str:
     )
 
 
+def dated_path(cfg: LoadedConfig, brief: str, slot_local: datetime) -> str:
+    """Return the folder a scheduled run of ``slot_local`` writes, relative to the project root."""
+    sched = cfg.config.briefs[brief].schedule
+    assert sched is not None, f"{brief} has no schedule"
+    folder = cfg.resolve(cfg.config.output.dir) / dated_folder(sched.output, brief, slot_local)
+    return cfg.relative(folder)
+
+
 def dated_name_regex(pattern: str) -> re.Pattern[str]:
     """Return a regex matching the names of the dated folders a pattern makes (its last part)."""
     last = pattern.replace("\\", "/").split("/")[-1]
@@ -94,3 +106,8 @@ def dated_name_regex(pattern: str) -> re.Pattern[str]:
         elif field == "time":
             out.append(_TIME_RE)
     return re.compile("".join(out) + r"\Z")
+
+
+def local_time(instant: datetime) -> str:
+    """Show an instant as the schedule does: "2025-03-10 Mon 07:00 JST"."""
+    return instant.strftime("%Y-%m-%d %a %H:%M %Z")

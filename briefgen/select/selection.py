@@ -63,7 +63,10 @@ def find_topic(cfg: LoadedConfig, topic_key: str) -> Topic:
     close = difflib.get_close_matches(topic_key, known, n=1, cutoff=0.6)
     hint = f" (did you mean '{close[0]}'?)" if close else ""
     listing = ", ".join(known) if known else "none; add one under topics: or with --topic-file"
-    raise ConfigError(f"{cfg.path.name}: unknown topic '{topic_key}'{hint}; topics: {listing}")
+    raise ConfigError(
+        f"{cfg.path.name}: unknown topic '{topic_key}'{hint}; known topics: {listing}"
+        + ("; `briefgen topics` describes them" if known else "")
+    )
 
 
 def date_window(

@@ -1,9 +1,10 @@
 """``briefgen init``: write a working starter project into a folder.
 
-The files come from ``starter/project/`` inside the package: config.yaml and templates/
-are generated from the project's own by ``scripts/sync_starter.py``; topics/example.yaml
-and corpus/README are written by hand. The JSON Schemas are generated from the installed
-models, so editors autocomplete exactly what this version accepts.
+The files come from ``starter/project/`` inside the package: templates/ is copied from the
+repository's own by ``scripts/sync_starter.py``; config.yaml, README.md, topics/example.yaml
+and corpus/README are written by hand, a neutral project (one brief, ``daily``, of three
+general topics; no schedule until the user uncomments one). The JSON Schemas are generated
+from the installed models, so editors autocomplete exactly what this version accepts.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from briefgen.errors import BriefgenError
 
 def starter_files() -> dict[str, bytes]:
     """Return every file of the starter project: path relative to the project -> content."""
-    from briefgen.config.load import config_json_schema, topic_json_schema
+    from briefgen.config.jsonschema import config_json_schema, topic_json_schema
 
     files: dict[str, bytes] = {}
     _collect(resources.files(__package__).joinpath("project"), "", files)
@@ -74,9 +75,10 @@ def init_project(target: Path, *, force: bool = False) -> list[Path]:
 
 
 def next_steps(target: Path) -> str:
-    """Return what to do after ``briefgen init``."""
+    """Return what to do after ``briefgen init``: the three steps of the starter's README."""
     where = "" if Path(target) == Path(".") else f"cd {target} && "
     return (
-        f"next: put articles in {Path(target) / 'corpus'}, then "
-        f"`{where}briefgen validate && briefgen index && briefgen build`"
+        f"next: put articles in {Path(target) / 'corpus'}, edit a topic "
+        f"({Path(target) / 'topics' / 'example.yaml'}), then `{where}briefgen build` "
+        f"(see {Path(target) / 'README.md'})"
     )
