@@ -31,7 +31,6 @@ import json
 import sys
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -44,7 +43,7 @@ from briefgen.config.load import load_config
 from briefgen.config.schema import LoadedConfig
 from briefgen.index.backends import open_store
 from briefgen.index.update import update_index
-from briefgen.select.fit import collect_features, cross_validate
+from briefgen.select.fit import Counts, collect_features, cross_validate
 from briefgen.select.selection import select_topic
 
 DATA = ROOT.parent / "shared" / "data"
@@ -60,32 +59,10 @@ REUTERS_TASKS = [("trade", "topics", "trade"), ("japan", "places", "japan"),
                  ("china", "places", "china"), ("south-korea", "places", "south-korea")]
 
 
-@dataclass(frozen=True)
-class Scores:
-    """Precision, recall and F1 of one topic on one labelled set."""
-
-    positives: int
-    selected: int
-    correct: int
-
-    @property
-    def precision(self) -> float:
-        return self.correct / self.selected if self.selected else 0.0
-
-    @property
-    def recall(self) -> float:
-        return self.correct / self.positives if self.positives else 0.0
-
-    @property
-    def f1(self) -> float:
-        p, r = self.precision, self.recall
-        return 2 * p * r / (p + r) if p + r else 0.0
-
-
-def score(selected: set[str], positives: set[str], universe: set[str]) -> Scores:
+def score(selected: set[str], positives: set[str], universe: set[str]) -> Counts:
     """Score a selection restricted to the labelled universe."""
     chosen = selected & universe
-    return Scores(len(positives), len(chosen), len(chosen & positives))
+    return Counts(len(chosen), len(chosen & positives), len(positives))
 
 
 def write_project(folder: Path, records: Iterable[dict[str, object]], topics: dict[str, object] | None,
@@ -163,7 +140,7 @@ def index(config: Path, topic_files: list[Path] | None = None) -> LoadedConfig:
     return cfg
 
 
-def eval_news() -> list[tuple[str, str, Scores, float]]:
+def eval_news() -> list[tuple[str, str, Counts, float]]:
     """Score the shipped topics on the labelled news sample."""
     records, labels = news_records()
     cfg = index(write_project(WORK / "news", records, None, []))
@@ -178,7 +155,7 @@ def eval_news() -> list[tuple[str, str, Scores, float]]:
     return rows
 
 
-def cv_news() -> list[tuple[str, str, Scores, float]]:
+def cv_news() -> list[tuple[str, str, Counts, float]]:
     """Held-out scores on the news sample: weights and min_score fitted on the other folds.
 
     The features are the product's own (``select.fit.collect_features`` scores candidates with
@@ -193,7 +170,7 @@ def cv_news() -> list[tuple[str, str, Scores, float]]:
             features = collect_features(cfg.topics[topic], store,
                                         {doc: bool(lab[topic]) for doc, lab in labels.items()})
             c = cross_validate(features, fit_weights=False)
-            rows.append(("news, 5-fold CV", topic, Scores(c.positives, c.selected, c.correct),
+            rows.append(("news, 5-fold CV", topic, c,
                          time.perf_counter() - started))
     return rows
 
@@ -219,7 +196,7 @@ def agreement() -> str:
     return "\n".join(out)
 
 
-def eval_reuters() -> list[tuple[str, str, Scores, float]]:
+def eval_reuters() -> list[tuple[str, str, Counts, float]]:
     """Score the Reuters topic files on ModApte test."""
     records, stories = reuters_records("TEST")
     files = [TOPICS / f"{key}.yaml" for key, _, _ in REUTERS_TASKS]
@@ -234,7 +211,7 @@ def eval_reuters() -> list[tuple[str, str, Scores, float]]:
     return rows
 
 
-def table(rows: list[tuple[str, str, Scores, float]]) -> str:
+def table(rows: list[tuple[str, str, Counts, float]]) -> str:
     """Return the results as a Markdown table."""
     out = ["| set | topic | positives | selected | P | R | F1 | select s |",
            "|---|---|---:|---:|---:|---:|---:|---:|"]
