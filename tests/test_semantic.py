@@ -204,21 +204,19 @@ def test_a_missing_package_says_what_to_install(
     assert caught.value.exit_code == 1
 
 
-@needs_wordllama
 def test_a_broken_model_says_how_to_recover(
-    monkeypatch: pytest.MonkeyPatch, fresh_model_cache: None
+    monkeypatch: pytest.MonkeyPatch, fresh_model_cache: None, tmp_path: Path
 ) -> None:
-    import wordllama
+    from briefgen.select import embedding
 
-    def missing_files(*args: object, **kwargs: object) -> Any:
-        raise FileNotFoundError("Weights file 'l2_supercat_256.safetensors' not found\nmore")
-
-    monkeypatch.setattr(wordllama.WordLlama, "load", missing_files)
+    (tmp_path / "tokenizers").mkdir()
+    (tmp_path / "tokenizers" / embedding.TOKENIZER_FILE).write_text("{not json", encoding="utf-8")
+    monkeypatch.setattr(embedding, "_model_folder", lambda: tmp_path)  # a damaged install
     with pytest.raises(SemanticUnavailable) as caught:
         SemanticScorer(SECURITY_ABOUT)
     message = str(caught.value)
     assert "\n" not in message
-    assert "l2_supercat_256.safetensors" in message
+    assert str(tmp_path) in message
     assert "--force-reinstall" in message and "semantic: false" in message
 
 

@@ -11,11 +11,9 @@ mean separates on- from off-topic stories better than the best match over the re
 from __future__ import annotations
 
 import functools
-import importlib
-import logging
+import importlib.util
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from types import ModuleType
 from typing import TYPE_CHECKING, Protocol
 
 from briefgen.errors import BriefgenError
@@ -28,8 +26,11 @@ __all__ = ["SemanticModel", "SemanticScorer", "SemanticUnavailable", "load_model
 
 #: The requirement to install; the loader below relies on wordllama 0.4's ``WordLlama.load``.
 REQUIREMENT = "wordllama>=0.4,<0.5"
-#: The name of the model wordllama ships in its wheel.
+#: The name of the model wordllama ships in its wheel, and its files there.
 MODEL_NAME = "wordllama l2_supercat 256d"
+WEIGHTS_FILE = "l2_supercat_256.safetensors"
+TOKENIZER_FILE = "l2_supercat_tokenizer_config.json"
+TENSOR_KEY = "embedding.weight"
 #: How to do without semantic scoring, for the end of every SemanticUnavailable message.
 TURN_OFF = "set `semantic: false` on the topic"
 #: Texts tokenized at a time.
@@ -170,23 +171,32 @@ class SemanticScorer:
 
 @functools.cache
 def load_model() -> SemanticModel:
-    """Return this process's semantic model, loaded offline from the wordllama wheel."""
-    wordllama = _import_wordllama()
-    import numpy as np
+    """Return this process's semantic model, loaded offline from the files of the wordllama wheel.
 
-    if wordllama.__file__ is None:
-        raise _reinstall("the wordllama package has no folder on disk")
-    folder = Path(wordllama.__file__).parent
+    Only the wheel's files are used — its token vectors (safetensors) and its tokenizer
+    (a ``tokenizers`` JSON file) — not the wordllama module: importing it costs ~0.7 s (it pulls
+    in an HTTP stack to download models) and reconfigures the root logger, and its loader looks
+    for the tokenizer in the wrong folder and tries to download it.
+    """
+    folder = _model_folder()
     try:
-        # wordllama 0.4 looks for its shipped tokenizer in <cache_dir>/tokenizers/ instead of
-        # beside its weights, and would download it: pointing cache_dir at the package folder
-        # finds the copy in the wheel, and disable_download turns any miss into an error.
-        inference = wordllama.WordLlama.load(cache_dir=folder, disable_download=True)
-        tokenizer = inference.tokenizer
+        import numpy as np
+        from safetensors import safe_open
+        from tokenizers import Tokenizer
+    except ImportError as exc:
+        raise SemanticUnavailable(
+            f"semantic scoring needs the wordllama package ({exc.name or 'a dependency'} is not "
+            f"installed): run `pip install '{REQUIREMENT}'`, or {TURN_OFF}"
+        ) from exc
+    weights = folder / "weights" / WEIGHTS_FILE
+    tokenizer_file = folder / "tokenizers" / TOKENIZER_FILE
+    try:
+        tokenizer = Tokenizer.from_file(str(tokenizer_file))
         tokenizer.no_padding()  # the pooling needs each text's own tokens only
         tokenizer.no_truncation()
-        vectors = np.ascontiguousarray(inference.embedding, dtype=np.float32)
-    except Exception as exc:  # any failure inside a third-party loader means the same to us
+        with safe_open(str(weights), framework="numpy") as fh:
+            vectors = np.ascontiguousarray(fh.get_tensor(TENSOR_KEY), dtype=np.float32)
+    except Exception as exc:  # any failure reading a third-party file means the same to us
         reason = (str(exc).splitlines() or [type(exc).__name__])[0]
         raise _reinstall(f"the wordllama model in {folder} cannot be loaded ({reason})") from exc
     if vectors.ndim != 2 or not vectors.size:
@@ -194,27 +204,18 @@ def load_model() -> SemanticModel:
     return SemanticModel(vectors=vectors, tokenizer=tokenizer)
 
 
-def _import_wordllama() -> ModuleType:
-    """Import wordllama, keeping the root logger as it was."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
+def _model_folder() -> Path:
+    """Return the installed wordllama package's folder, without importing the package."""
     try:
-        importlib.import_module("numpy")  # wordllama's dependency: named if it alone is missing
-        wordllama = importlib.import_module("wordllama")
-    except ImportError as exc:
-        missing = exc.name or "wordllama"
+        spec = importlib.util.find_spec("wordllama")
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None or not spec.submodule_search_locations:
         raise SemanticUnavailable(
-            f"semantic scoring needs the wordllama package ({missing} is not installed): "
+            "semantic scoring needs the wordllama package (wordllama is not installed): "
             f"run `pip install '{REQUIREMENT}'`, or {TURN_OFF}"
-        ) from exc
-    finally:
-        # wordllama calls logging.basicConfig(level=INFO) when imported: in a program that has
-        # not configured logging, every library's INFO records would then print on stderr.
-        for handler in root.handlers[:]:
-            if handler not in handlers:
-                root.removeHandler(handler)
-        root.setLevel(level)
-    return wordllama
+        )
+    return Path(next(iter(spec.submodule_search_locations)))
 
 
 def _reinstall(problem: str) -> SemanticUnavailable:
