@@ -37,7 +37,7 @@ from briefgen.deliver import (
     Section,
     WebhookChannel,
     WebhookSettings,
-    make_channels,
+    configured_channels,
 )
 
 PDF_BYTES = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
@@ -468,12 +468,15 @@ def test_registry_matches_deliver_settings() -> None:
         assert DeliverSettings.model_fields[name].annotation == spec.settings_model | None
 
 
-def test_make_channels_builds_the_configured_ones() -> None:
+def test_configured_channels_in_registry_order() -> None:
     settings = DeliverSettings.model_validate(
-        {"email": VALID_EMAIL, "webhook": {"url": "https://hooks.example.org/briefs"}}
+        {"webhook": {"url": "https://hooks.example.org/briefs"}, "email": VALID_EMAIL}
     )
     only_hook = DeliverSettings.model_validate({"webhook": {"url": "http://localhost/h"}})
 
-    assert [c.name for c in make_channels(settings, env={})] == ["email", "webhook"]
-    assert [type(c) for c in make_channels(only_hook, env={})] == [WebhookChannel]
+    assert configured_channels(settings) == ["email", "webhook"]
+    assert configured_channels(only_hook) == ["webhook"]
+    assert configured_channels(None) == []
+    made = CHANNELS["webhook"].make(only_hook.webhook, {})  # type: ignore[arg-type]
+    assert isinstance(made, WebhookChannel)
     assert problems(DeliverSettings, {"sms": {"to": "x"}}) == ["sms"]

@@ -34,6 +34,7 @@ from briefgen.cli import cli
 from briefgen.config.load import load_config
 from briefgen.errors import ConfigError
 from briefgen.schedule import deliveries
+from briefgen.schedule.foreground import run_forever
 from briefgen.schedule.report import format_history
 from briefgen.schedule.run_due import RunDueResult, run_due
 from briefgen.schedule.sqlite_history import RunState
@@ -371,3 +372,23 @@ def test_history_from_before_deliveries_is_migrated(tmp_path: Path) -> None:
         manual = state.record_manual("daily", "out", [], {"title": "Daily"}, ["webhook"])
         assert state.latest_built("daily").id == manual  # type: ignore[union-attr]
         assert [d.status for d in state.run(manual).deliveries] == ["pending"]  # type: ignore[union-attr]
+
+
+def test_the_foreground_scheduler_wakes_for_a_delivery_retry(tmp_path: Path) -> None:
+    clock = [datetime(2025, 3, 10, 6, 59, tzinfo=TOKYO)]
+    lines: list[str] = []
+
+    def wait(seconds: float) -> bool:
+        clock[0] += timedelta(seconds=seconds)
+        return clock[0] >= datetime(2025, 3, 10, 7, 30, tzinfo=TOKYO)
+
+    with closed_port() as port:
+        cfg = project(tmp_path, {"email": email(port)})
+        run_forever(
+            cfg.path, topic_files=[], echo=lines.append, build=FakeBuild(),
+            refresh_index=lambda *a, **k: None, clock=lambda: clock[0], wait=wait,
+            load=load_config,
+        )
+    tries = [line.split("(try ")[1].split(",")[0] for line in lines if "(try " in line]
+    # 07:00 fails; tried again 5 minutes later, then 10 minutes after that (07:15).
+    assert tries == ["1 of 8", "2 of 8", "3 of 8"]

@@ -1,15 +1,14 @@
 """Delivery channels for built briefs: a registry of channels, each one module.
 
 A channel is a settings model (its ``deliver.<name>`` config section) and a class with
-``send(package) -> receipt``. Config validation reads ``DeliverSettings``; the scheduler
-calls ``make_channels`` and sends one ``Package`` on each channel, retrying a
-``DeliveryError`` only when it is not ``permanent``.
+``send(package) -> receipt``. Config validation reads ``DeliverSettings``;
+``briefgen.schedule.deliveries`` makes each channel from ``CHANNELS`` and sends one ``Package``
+per run on it, recording every try and retrying a ``DeliveryError`` only when it is not
+``permanent``.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -33,7 +32,7 @@ __all__ = [
     "SmtpSettings",
     "WebhookChannel",
     "WebhookSettings",
-    "make_channels",
+    "configured_channels",
 ]
 
 # A new channel is a module with a SPEC, listed here and as a field of DeliverSettings.
@@ -54,11 +53,8 @@ class DeliverSettings(BaseModel):
     """POST a JSON summary of the brief to a URL, signed when BRIEFGEN_WEBHOOK_SECRET is set."""
 
 
-def make_channels(settings: DeliverSettings, env: Mapping[str, str] = os.environ) -> list[Channel]:
-    """Return a channel for each section of ``settings`` that is set, in registry order."""
-    channels: list[Channel] = []
-    for name, spec in CHANNELS.items():
-        section = getattr(settings, name)
-        if section is not None:
-            channels.append(spec.make(section, env))
-    return channels
+def configured_channels(settings: DeliverSettings | None) -> list[str]:
+    """Return the names of the channels ``settings`` sets, in registry order."""
+    if settings is None:
+        return []
+    return [name for name in CHANNELS if getattr(settings, name) is not None]

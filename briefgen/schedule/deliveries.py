@@ -24,7 +24,14 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from briefgen.deliver import CHANNELS, SECRET_VARIABLES, DeliveryError, Package, Section
+from briefgen.deliver import (
+    CHANNELS,
+    SECRET_VARIABLES,
+    DeliveryError,
+    Package,
+    Section,
+    configured_channels,
+)
 from briefgen.deliver.base import redact
 from briefgen.outputs import OUTPUTS
 from briefgen.schedule.history import (
@@ -61,16 +68,15 @@ class DeliveryReport:
 
 def channels_of(spec: BriefSpec | None) -> list[str]:
     """Return the channels a brief is delivered on, in registry order."""
-    if spec is None or spec.deliver is None:
-        return []
-    return [name for name in CHANNELS if getattr(spec.deliver, name) is not None]
+    return configured_channels(spec.deliver if spec else None)
 
 
 def formats_to_build(spec: BriefSpec, formats: list[str]) -> list[str]:
-    """Return ``formats`` plus what the brief's deliveries send: an email's HTML body (brief.html)
-    and its plain-text part (brief.md)."""
-    extra = ["md", "html"] if spec.deliver is not None and spec.deliver.email else []
-    return [*formats, *(f for f in extra if f not in formats)]
+    """Return ``formats`` plus what the brief's deliveries send: an email's HTML body (brief.html),
+    its plain-text part (brief.md) and its attachments."""
+    email = spec.deliver.email if spec.deliver is not None else None
+    extra = ["md", "html", *email.attach] if email else []
+    return list(dict.fromkeys([*formats, *extra]))
 
 
 def brief_summary(record: Mapping[str, Any], date: str) -> dict[str, Any]:
