@@ -8,6 +8,8 @@ in fixtures.
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import ctypes.util
 import hashlib
 import hmac
 import http.server
@@ -26,6 +28,24 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+
+
+def _share_malloc_arena() -> None:
+    """Make every thread allocate from glibc's main malloc arena.
+
+    By default each new thread that allocates gets its own arena, reserving 64 MB of address
+    space that stays reserved after the thread ends; the servers below run threads, and the
+    render-guard tests cap the address space (RLIMIT_AS) of processes forked from the test
+    process, which inherit it. Elsewhere than glibc this does nothing.
+    """
+    m_arena_max = -8
+    try:
+        ctypes.CDLL(ctypes.util.find_library("c")).mallopt(m_arena_max, 1)
+    except (OSError, AttributeError, TypeError):
+        pass
+
+
+_share_malloc_arena()
 
 HOST = "127.0.0.1"
 SMTP_USERNAME = "brief-sender"
