@@ -85,8 +85,8 @@ def build_and_record(
                                as_of=as_of, previous=previous, renderer=renderer, strict=strict)
     try:
         return result, record_build(cfg, result.brief, result.files, channels=channels)
-    except ScheduleError as exc:
+    except (ScheduleError, OSError) as exc:  # e.g. a read-only or broken state folder
         if deliver:
-            raise
+            raise ScheduleError(f"cannot record the build to deliver it: {exc}") from exc
         warn(f"the build is not in the run history: {exc}")
         return result, None

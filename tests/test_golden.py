@@ -16,7 +16,8 @@ from test_build import copy_project, indexed
 
 from briefgen.build import build_brief
 
-GOLDEN = Path(__file__).resolve().parent / "golden" / "japan-daily"
+GOLDEN_DIR = Path(__file__).resolve().parent / "golden" / "japan-daily"
+GOLDEN = GOLDEN_DIR / "brief.md"  # other tests compare their brief.md with it
 FORMATS = ["md", "html", "json"]
 
 
@@ -31,9 +32,9 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 @pytest.mark.parametrize("name", [f"brief.{fmt}" for fmt in FORMATS])
 def test_default_brief_matches_golden(built: dict[str, Path], name: str) -> None:
     produced = built[name].read_text(encoding="utf-8")
-    golden = GOLDEN / name
+    golden = GOLDEN_DIR / name
     if os.environ.get("BRIEFGEN_REGENERATE_GOLDEN"):
-        GOLDEN.mkdir(parents=True, exist_ok=True)
+        GOLDEN_DIR.mkdir(parents=True, exist_ok=True)
         golden.write_text(produced, encoding="utf-8")
     assert golden.is_file(), "no golden file yet: run `make golden`"
     assert produced == golden.read_text(encoding="utf-8"), f"{name} changed: review, then `make golden`"
