@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import email.policy
-import mimetypes
 import os
 import re
-import smtplib
-import ssl
 import string
 from collections.abc import Callable, Mapping
-from email.message import EmailMessage
 from email.utils import formatdate, getaddresses
 from pathlib import Path
-from typing import Annotated, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
@@ -28,6 +23,11 @@ from briefgen.deliver.base import (
     redact,
 )
 from briefgen.outputs import FormatName
+
+if TYPE_CHECKING:  # smtplib and ssl are imported when a message is sent: config loads stay quick
+    import smtplib
+    import ssl
+    from email.message import EmailMessage
 
 USERNAME_ENV = "BRIEFGEN_SMTP_USERNAME"
 PASSWORD_ENV = "BRIEFGEN_SMTP_PASSWORD"
@@ -194,6 +194,9 @@ def _read_bytes(path: Path, what: str) -> bytes:
 
 def build_message(settings: EmailSettings, package: Package) -> EmailMessage:
     """Return the email for ``package``: text/plain + text/html alternatives, then attachments."""
+    import mimetypes
+    from email.message import EmailMessage
+
     msg = EmailMessage()
     msg["Subject"] = settings.subject.format(
         title=package.title, date=package.date, brief=package.brief
@@ -256,6 +259,8 @@ class EmailChannel:
 
     def send(self, package: Package) -> str:
         """Send ``package`` to every recipient; return the server's answer to DATA."""
+        import smtplib
+
         message = build_message(self.settings, package)
         smtp = self.settings.smtp
         where = f"email via {smtp.host}:{smtp.effective_port}"
@@ -326,9 +331,13 @@ class EmailChannel:
         return username, password
 
     def _context(self) -> ssl.SSLContext:
+        import ssl
+
         return self.ssl_context or ssl.create_default_context()
 
     def _connect(self) -> smtplib.SMTP:
+        import smtplib
+
         smtp = self.settings.smtp
         if smtp.security == "tls":
             return smtplib.SMTP_SSL(
@@ -337,6 +346,8 @@ class EmailChannel:
         return smtplib.SMTP(smtp.host, smtp.effective_port, timeout=self.timeout)
 
     def _transmit(self, client: smtplib.SMTP, message: EmailMessage) -> str:
+        import email.policy
+
         sender = getaddresses([self.settings.sender])[0][1]
         code, answer = client.mail(sender)
         if code != 250:
@@ -373,6 +384,9 @@ def _refused(what: str, code: int, answer: bytes | str) -> DeliveryError:
 
 def _describe(exc: BaseException) -> tuple[str, bool]:
     """Return a one-line account of an SMTP or network failure and whether it is permanent."""
+    import smtplib
+    import ssl
+
     if isinstance(exc, smtplib.SMTPResponseException):
         code = exc.smtp_code
         hint = ""

@@ -4,15 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import http.client
 import json
 import os
-import ssl
-import urllib.error
-import urllib.request
 from collections.abc import Mapping
-from email.message import Message
-from typing import IO, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
@@ -27,6 +22,11 @@ from briefgen.deliver.base import (
     one_line,
     redact,
 )
+
+if TYPE_CHECKING:  # the HTTP stack is imported when a POST is sent: config loads stay quick
+    import ssl
+    import urllib.error
+    import urllib.request
 
 SECRET_ENV = "BRIEFGEN_WEBHOOK_SECRET"
 SIGNATURE_HEADER = "X-Briefgen-Signature"
@@ -103,19 +103,16 @@ def signature(body: bytes, secret: str) -> str:
     return "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    # A redirect is answered as the error it is: the URL in the config needs updating,
-    # and following it could send the brief (and its signature) somewhere unchecked.
-    def redirect_request(
-        self,
-        req: urllib.request.Request,
-        fp: IO[bytes],
-        code: int,
-        msg: str,
-        headers: Message,
-        newurl: str,
-    ) -> urllib.request.Request | None:
-        return None
+def _no_redirects() -> urllib.request.BaseHandler:
+    """Return a handler that answers a redirect as the error it is: the URL in the config needs
+    updating, and following it could send the brief (and its signature) somewhere unchecked."""
+    import urllib.request
+
+    class NoRedirects(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: Any, **kwargs: Any) -> urllib.request.Request | None:
+            return None
+
+    return NoRedirects()
 
 
 class WebhookChannel:
@@ -138,6 +135,10 @@ class WebhookChannel:
 
     def send(self, package: Package) -> str:
         """POST ``package``'s summary; return ``HTTP <status>``."""
+        import http.client
+        import urllib.error
+        import urllib.request
+
         body = json.dumps(webhook_payload(package), ensure_ascii=False).encode("utf-8")
         secret = env_secret(self.env, SECRET_ENV)
         headers = {"Content-Type": "application/json", "User-Agent": "briefgen"}
@@ -161,15 +162,19 @@ class WebhookChannel:
         raise DeliveryError(redact(f"{where}: {detail}", (secret,)), permanent=permanent) from None
 
     def _opener(self, host: str) -> urllib.request.OpenerDirector:
+        import urllib.request
+
         # A proxy from the environment is for the outside world, never for this machine.
         proxies = urllib.request.ProxyHandler({} if is_loopback(host) else None)
         return urllib.request.build_opener(
-            _NoRedirects(), proxies, urllib.request.HTTPSHandler(context=self.ssl_context)
+            _no_redirects(), proxies, urllib.request.HTTPSHandler(context=self.ssl_context)
         )
 
 
 def _describe_status(exc: urllib.error.HTTPError) -> tuple[str, bool]:
     """Return a one-line account of an HTTP error answer and whether it is permanent."""
+    import http.client
+
     code = exc.code
     try:
         raw = exc.read(4 * MAX_ANSWER_CHARS)
@@ -187,6 +192,9 @@ def _describe_status(exc: urllib.error.HTTPError) -> tuple[str, bool]:
 
 def _describe_network(reason: object) -> tuple[str, bool]:
     """Return a one-line account of a failure to reach the server and whether it is permanent."""
+    import http.client
+    import ssl
+
     if isinstance(reason, ssl.SSLCertVerificationError):
         return f"TLS certificate not trusted: {reason.verify_message}", True
     if isinstance(reason, ssl.SSLError):
