@@ -15,12 +15,10 @@ from hypothesis import strategies as st
 from briefgen.brief.assemble import (
     SENTENCE_MAX_CHARS,
     assemble_brief,
-    brief_record,
     citation_note,
     excerpt,
-    passage_key,
-    read_previous,
 )
+from briefgen.brief.record import brief_record, passage_key, read_previous
 from briefgen.errors import RenderError
 from briefgen.models import TopicSelection
 

@@ -19,8 +19,8 @@ from briefgen.config.load import load_config
 from briefgen.config.schema import LoadedConfig
 from briefgen.errors import ConfigError, RenderError
 from briefgen.index.update import update_index
-from briefgen.schedule.sqlite_history import RunState
 from briefgen.schedule.run_due import run_due, runs_db_path
+from briefgen.schedule.sqlite_history import RunState
 
 AS_OF = dt.date(2026, 3, 15)
 

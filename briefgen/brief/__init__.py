@@ -1,2 +1,2 @@
 """The brief stage: the plain-data Brief (sections, key points, citations, sources) assembled from
-topic selections, and its JSON record (brief.json)."""
+topic selections (``assemble``), and its JSON record, brief.json (``record``)."""
