@@ -16,8 +16,7 @@ from test_build import copy_project, indexed
 
 from briefgen.build import build_brief
 
-GOLDEN_DIR = Path(__file__).resolve().parent / "golden" / "japan-daily"
-GOLDEN = GOLDEN_DIR / "brief.md"  # other tests compare their brief.md with it
+GOLDEN = Path(__file__).resolve().parent / "golden" / "japan-daily"
 FORMATS = ["md", "html", "json"]
 
 
@@ -32,9 +31,9 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 @pytest.mark.parametrize("name", [f"brief.{fmt}" for fmt in FORMATS])
 def test_default_brief_matches_golden(built: dict[str, Path], name: str) -> None:
     produced = built[name].read_text(encoding="utf-8")
-    golden = GOLDEN_DIR / name
+    golden = GOLDEN / name
     if os.environ.get("BRIEFGEN_REGENERATE_GOLDEN"):
-        GOLDEN_DIR.mkdir(parents=True, exist_ok=True)
+        GOLDEN.mkdir(parents=True, exist_ok=True)
         golden.write_text(produced, encoding="utf-8")
     assert golden.is_file(), "no golden file yet: run `make golden`"
     assert produced == golden.read_text(encoding="utf-8"), f"{name} changed: review, then `make golden`"
