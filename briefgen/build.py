@@ -24,7 +24,9 @@ from typing import TYPE_CHECKING, Any
 
 from briefgen import __version__
 from briefgen._fs import remove_stale_temps, write_files_atomic
-from briefgen.brief.assemble import Brief, CorpusSummary, assemble_brief, read_previous_brief
+from briefgen.brief.assemble import assemble_brief
+from briefgen.brief.model import Brief, CorpusSummary
+from briefgen.brief.record import read_previous_brief
 from briefgen.errors import ConfigError, CorpusError, RenderError
 from briefgen.index.backends import open_store
 from briefgen.outputs import OUTPUTS

@@ -12,15 +12,9 @@ from briefdata import CORPUS, SPEC, SRC_A, SRC_B, SRC_C, TOPICS, make_brief, sco
 from hypothesis import given
 from hypothesis import strategies as st
 
-from briefgen.brief.assemble import (
-    SENTENCE_MAX_CHARS,
-    assemble_brief,
-    brief_record,
-    citation_note,
-    excerpt,
-    passage_key,
-    read_previous,
-)
+from briefgen.brief.assemble import assemble_brief
+from briefgen.brief.cite import SENTENCE_MAX_CHARS, citation_note, excerpt
+from briefgen.brief.record import brief_record, passage_key, read_previous
 from briefgen.errors import RenderError
 from briefgen.models import TopicSelection
 

@@ -11,7 +11,7 @@ import pytest
 from briefdata import HOSTILE, TEMPLATES, make_brief
 from click.testing import CliRunner
 
-from briefgen.brief.assemble import Brief
+from briefgen.brief.model import Brief
 from briefgen.cli import cli
 from briefgen.config.load import load_config
 from briefgen.errors import ConfigError

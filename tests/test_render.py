@@ -17,7 +17,7 @@ from briefdata import HOSTILE, NAMES, TEMPLATES, make_brief
 from hypothesis import given
 from hypothesis import strategies as st
 
-from briefgen.brief.assemble import Brief
+from briefgen.brief.model import Brief
 from briefgen.errors import RenderError
 from briefgen.outputs.base import RenderContext
 from briefgen.outputs.markup import escape_markdown, new_markdown

@@ -1,232 +1,31 @@
-"""The brief as plain data: sections, citations, sources, key points, warnings, method note.
+"""Assemble a Brief from topic selections: number the citations, pick the key points.
 
-Nothing here renders anything; ``render.py`` turns a :class:`Brief` into Markdown, PDF and
-JSON. Citations are numbered in reading order (key points first, then the sections), so the
-numbers in brief.md, brief.pdf and brief.json agree — GitHub also numbers footnotes that way.
+Citations are numbered in reading order (key points first, then the sections); a passage
+quoted again in a later section keeps its number and is marked as a repeat. The plain data
+is in ``briefgen.brief.model``, the naming of sources and excerpts in ``briefgen.brief.cite``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-import re
-from dataclasses import asdict, dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from briefgen.errors import RenderError
+from briefgen.brief.cite import citation_note, excerpt, source_label
+from briefgen.brief.model import (
+    Brief,
+    Citation,
+    CorpusSummary,
+    KeyPoint,
+    Quote,
+    Section,
+    SourceEntry,
+    TopicNote,
+)
+from briefgen.brief.record import passage_key
 from briefgen.models import ScoredPassage, Source, TopicSelection
 
 if TYPE_CHECKING:  # annotations only: the render process need not import pydantic
     from briefgen.config.schema import BriefSpec, Topic
-
-NO_REPORTING = "No relevant reporting in this corpus."
-SENTENCE_MAX_CHARS = 320  # a key point keeps a sentence up to this long whole
-_ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
-# A sentence ends at . ! ? (optionally followed by a closing quote) and a space.
-_SENTENCE_END = re.compile(r"[.!?][\"”’']?(?= )")
-_MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"]
-
-
-@dataclass(frozen=True, slots=True)
-class Citation:
-    """One numbered note: a quoted passage and where it comes from."""
-
-    number: int
-    doc_id: str
-    source_path: str
-    ordinal: int  # ¶ n: the passage's position in its cleaned article
-    start: int
-    end: int
-    text: str  # the verbatim passage text (normalized source span)
-    score: float
-    also_reported_by: tuple[str, ...]  # doc_ids of merged near-duplicates
-    also_reported_labels: tuple[str, ...]  # the same sources, as a reader names them
-    label: str  # the cited source as a reader names it: outlet, else (short) title, else file
-    note: str  # Chicago-like: Outlet, “Title,” date, ¶ n.
-    new: bool  # not in the previous run's brief (always False without a previous run)
-
-
-@dataclass(frozen=True, slots=True)
-class Quote:
-    """A passage in a section; ``repeat_of`` names the earlier section that already quotes it."""
-
-    citation: Citation
-    repeat_of: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Section:
-    """One topic's part of the brief."""
-
-    topic: str
-    title: str
-    description: str
-    quotes: tuple[Quote, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class KeyPoint:
-    """One of the strongest passages, shortened to the sentence(s) that state its topic best."""
-
-    topic_title: str
-    excerpt: str  # verbatim from the cited passage, "…" where it starts or stops inside it
-    citation: int
-    new: bool = False  # its passage was not in the previous run's brief
-
-
-@dataclass(frozen=True, slots=True)
-class SourceEntry:
-    """A cited source, for the sources list and brief.json."""
-
-    doc_id: str
-    source_path: str
-    title: str | None
-    outlet: str | None
-    author: str | None
-    date: str | None
-    url: str | None
-    sha256: str
-    warnings: tuple[str, ...]
-    label: str
-    cited_in: tuple[int, ...]  # citation numbers that quote or mention it
-
-
-@dataclass(frozen=True, slots=True)
-class CorpusSummary:
-    """What the corpus covers, for the title block and the method note."""
-
-    source_count: int
-    dated_count: int  # how many sources state a date (the range covers only those)
-    date_from: str | None
-    date_to: str | None
-    snapshot_hash: str
-
-
-@dataclass(frozen=True, slots=True)
-class TopicNote:
-    """How one topic selected its passages, for the method note."""
-
-    key: str
-    title: str
-    rule: str  # one plain-language line: terms and weights, requirements, limits, window
-
-
-@dataclass(frozen=True, slots=True)
-class Brief:
-    """Everything a reader receives, as plain data."""
-
-    name: str
-    title: str
-    subtitle: str | None
-    author: str | None
-    paper: str
-    date: str  # the brief's "today" (YYYY-MM-DD): --as-of, else the build day
-    as_of: str | None
-    generated_at: str
-    version: str
-    corpus: CorpusSummary
-    key_points: tuple[KeyPoint, ...]
-    sections: tuple[Section, ...]
-    citations: tuple[Citation, ...]  # by number, 1..n
-    sources: tuple[SourceEntry, ...]
-    topic_notes: tuple[TopicNote, ...]
-    new_since_previous: tuple[int, ...] | None  # None: no previous run to compare with
-    previous_date: str | None = None  # the date of the brief compared with, if known
-
-    @property
-    def keywords(self) -> list[str]:
-        """Return the section titles (the PDF's keywords)."""
-        return [s.title for s in self.sections]
-
-    @property
-    def warnings(self) -> list[tuple[SourceEntry, str]]:
-        """Return every (source, warning) pair carried from the cited sources."""
-        return [(s, w) for s in self.sources for w in s.warnings]
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return the brief as plain JSON-able data (everything, not the brief.json record)."""
-        return asdict(self)
-
-
-def long_date(value: str | None) -> str:
-    """Format an ISO date as "March 12, 2026"; other strings pass unchanged."""
-    if not value:
-        return ""
-    m = _ISO_DATE.match(value)
-    if not m:
-        return value
-    year, month, day = (int(g) for g in m.groups())
-    if not 1 <= month <= 12:
-        return value
-    return f"{_MONTHS[month - 1]} {day}, {year}"
-
-
-def source_label(source: Source, *, max_chars: int | None = None) -> str:
-    """Name a source as a reader would: its outlet, else its title, else its file name."""
-    meta = source.meta
-    if meta.outlet:
-        return meta.outlet
-    if meta.title:
-        return shorten(meta.title, max_chars) if max_chars else meta.title
-    return Path(source.source_path).name
-
-
-def shorten(text: str, max_chars: int) -> str:
-    """Cut text at a word boundary to at most ``max_chars`` characters, marking the cut with "…"."""
-    if len(text) <= max_chars:
-        return text
-    cut = text.rfind(" ", 0, max_chars)
-    return text[: cut if cut > 0 else max_chars].rstrip(" ,;:") + "…"
-
-
-def citation_note(source: Source, ordinal: int) -> str:
-    """Return the Chicago-like note "Outlet, “Title,” date, ¶ n." leaving out what is unknown."""
-    meta = source.meta
-    parts: list[str] = []
-    if meta.outlet:
-        parts.append(meta.outlet)
-    # A note needs something to name the work: the title, else the file it came from.
-    parts.append(f"“{meta.title}”" if meta.title else Path(source.source_path).name)
-    if meta.date:
-        parts.append(long_date(meta.date))
-    parts.append(f"¶ {ordinal}")
-    note = ""
-    for i, part in enumerate(parts):
-        last = i == len(parts) - 1
-        if part.endswith("”") and not last:
-            note += part[:-1] + ",” "  # Chicago puts the comma inside the closing quote
-        else:
-            note += part + ("." if last else ", ")
-    return note
-
-
-def excerpt(text: str, *, start: int = 0, min_chars: int = 60, max_chars: int = 240) -> str:
-    """Return the sentence(s) of a passage from ``start`` on, verbatim, with "…" for each cut.
-
-    From the start of the passage, that is its opening sentence(s); from a later sentence,
-    the excerpt begins with "…". A single sentence up to ``SENTENCE_MAX_CHARS`` is kept whole
-    rather than cut mid-sentence.
-    """
-    if start > 0:
-        return "…" + excerpt(text[start:], min_chars=min_chars, max_chars=max_chars)
-    first = _SENTENCE_END.search(text)
-    first_end = first.end() if first else len(text)
-    if max_chars < first_end <= SENTENCE_MAX_CHARS:
-        return text[:first_end]
-    if len(text) <= max_chars:
-        end = None
-        for m in _SENTENCE_END.finditer(text):
-            if m.end() >= min_chars:
-                end = m.end()
-                break
-        return text if end is None else text[:end]
-    for m in _SENTENCE_END.finditer(text):
-        if min_chars <= m.end() <= max_chars:
-            return text[: m.end()]
-        if m.end() > max_chars:
-            break
-    return shorten(text, max_chars)
 
 
 def topic_rule(topic: Topic) -> str:
@@ -244,33 +43,6 @@ def topic_rule(topic: Topic) -> str:
     if topic.within_days:
         rule += f"; within {topic.within_days} days of the brief's date"
     return rule + "."
-
-
-def passage_key(doc_id: str, text: str) -> tuple[str, str]:
-    """Identify a passage across runs: the same words from the same document."""
-    return (doc_id, text)
-
-
-def read_previous(path: Path | None) -> set[tuple[str, str]] | None:
-    """Return the passages of a previous brief.json; ``None`` if there is no previous run."""
-    return read_previous_brief(path)[0]
-
-
-def read_previous_brief(path: Path | None) -> tuple[set[tuple[str, str]] | None, str | None]:
-    """Return the passages and the date (as of, else generation day) of a previous brief.json."""
-    if path is None or not Path(path).is_file():
-        return None, None
-    try:
-        record = json.loads(Path(path).read_text(encoding="utf-8"))
-        passages = {
-            passage_key(p["doc_id"], p["text"])
-            for section in record["sections"]
-            for p in section["passages"]
-        }
-        day = record.get("as_of") or str(record.get("generated_at") or "")[:10] or None
-    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise RenderError(f"{path}: cannot read the previous brief.json ({exc})") from exc
-    return passages, day
 
 
 def pick_key_points(sections: list[TopicSelection], count: int) -> list[tuple[str, ScoredPassage]]:
@@ -425,50 +197,3 @@ def _source_entries(order: list[ScoredPassage]) -> tuple[SourceEntry, ...]:
         for s in sources.values()
     ]
     return tuple(sorted(entries, key=lambda e: (e.label.casefold(), e.doc_id)))
-
-
-def brief_record(brief: Brief) -> dict[str, Any]:
-    """Return the brief.json audit record (the shape fixed by issue 4, plus new_since_previous)."""
-    return {
-        "brief": brief.name,
-        "title": brief.title,
-        "generated_at": brief.generated_at,
-        "as_of": brief.as_of,
-        "sections": [
-            {
-                "topic": s.topic,
-                "title": s.title,
-                "passages": [
-                    {
-                        "citation": q.citation.number,
-                        "doc_id": q.citation.doc_id,
-                        "source_path": q.citation.source_path,
-                        "start": q.citation.start,
-                        "end": q.citation.end,
-                        "text": q.citation.text,
-                        "score": q.citation.score,
-                        "also_reported_by": list(q.citation.also_reported_by),
-                    }
-                    for q in s.quotes
-                ],
-            }
-            for s in brief.sections
-        ],
-        "sources": [
-            {
-                "doc_id": s.doc_id,
-                "source_path": s.source_path,
-                "title": s.title,
-                "outlet": s.outlet,
-                "author": s.author,
-                "date": s.date,
-                "url": s.url,
-                "sha256": s.sha256,
-                "warnings": list(s.warnings),
-            }
-            for s in brief.sources
-        ],
-        "new_since_previous": (
-            None if brief.new_since_previous is None else list(brief.new_since_previous)
-        ),
-    }

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from briefgen.outputs.base import RenderContext
 
 if TYPE_CHECKING:
-    from briefgen.brief.assemble import Brief
+    from briefgen.brief.model import Brief
 
 
 class JsonOutput:
@@ -22,7 +22,7 @@ class JsonOutput:
         """Return the record: stable key order, UTF-8, a final newline."""
         import json
 
-        from briefgen.brief.assemble import brief_record
+        from briefgen.brief.record import brief_record
 
         text = json.dumps(brief_record(brief), ensure_ascii=False, indent=2) + "\n"
         return text.encode("utf-8")

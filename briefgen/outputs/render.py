@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from briefgen.brief.assemble import Brief
+from briefgen.brief.model import Brief
 from briefgen.outputs import OUTPUTS
 from briefgen.outputs.base import LaidOutOutput, RenderContext
 

@@ -20,7 +20,7 @@ from briefgen.schedule.history import DONE, RunHistory, RunRow
 from briefgen.schedule.state import lock_path, open_history
 
 if TYPE_CHECKING:
-    from briefgen.brief.assemble import Brief
+    from briefgen.brief.model import Brief
     from briefgen.config.schema import BriefSpec, LoadedConfig
 
 
@@ -39,7 +39,7 @@ def record_build(
     cfg: LoadedConfig, brief: Brief, files: Sequence[Path], *, channels: Sequence[str] = ()
 ) -> int:
     """Record a manual build in the run history (with a pending delivery per channel)."""
-    from briefgen.brief.assemble import brief_record
+    from briefgen.brief.record import brief_record
 
     recorded = [(cfg.relative(f), sha256_file(f)) for f in files]
     folder = cfg.relative(Path(files[0]).parent) if files else ""
