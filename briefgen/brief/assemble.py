@@ -1,31 +1,51 @@
-"""Assemble a Brief from topic selections: number the citations, pick the key points.
+"""Assemble a Brief from topic selections: number the notes, pick the key points, name the sources.
 
-Citations are numbered in reading order (key points first, then the sections); a passage
-quoted again in a later section keeps its number and is marked as a repeat. The plain data
-is in ``briefgen.brief.model``, the naming of sources and excerpts in ``briefgen.brief.cite``.
+Notes are numbered in reading order (key points first, then the sections), one per place a
+passage is quoted: a passage quoted again (a key point's passage in its section, a passage in
+two sections) gets a new, short note pointing to its first one, so the note numbers on any
+page of the PDF run upwards. The plain data is in ``briefgen.brief.model``, how sources are
+named and excerpts cut in ``briefgen.brief.cite``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from briefgen.brief.cite import citation_note, excerpt, source_label
+from briefgen.brief.cite import (
+    attribution,
+    citation_note,
+    description,
+    excerpt_span,
+    is_news,
+    kind_label,
+    marked,
+    mentions,
+    reader_name,
+    short_note,
+)
 from briefgen.brief.model import (
     Brief,
     Citation,
+    Concentration,
     CorpusSummary,
     KeyPoint,
     Quote,
     Section,
     SourceEntry,
     TopicNote,
+    Window,
 )
 from briefgen.brief.record import passage_key
 from briefgen.models import ScoredPassage, Source, TopicSelection
+from briefgen.text import sentence_spans
 
 if TYPE_CHECKING:  # annotations only: the render process need not import pydantic
     from briefgen.config.schema import BriefSpec, Topic
+
+#: A scheduled brief whose newest cited source is older than this says so in its title block.
+SCHEDULED_STALE_AFTER_DAYS = 7
 
 
 def topic_rule(topic: Topic) -> str:
@@ -45,24 +65,86 @@ def topic_rule(topic: Topic) -> str:
     return rule + "."
 
 
-def pick_key_points(sections: list[TopicSelection], count: int) -> list[tuple[str, ScoredPassage]]:
-    """Choose the strongest passages: each topic's best first (in order), then the best overall."""
-    chosen: list[tuple[str, ScoredPassage]] = []
+@dataclass(frozen=True, slots=True)
+class KeyPick:
+    """A passage chosen as a key point, and the span of it the key point quotes."""
+
+    topic: str
+    title: str
+    passage: ScoredPassage
+    start: int
+    end: int
+
+
+def key_span(sp: ScoredPassage) -> tuple[int, int] | None:
+    """Return the span of a passage a key point quotes, or None if no sentence carries the topic.
+
+    The excerpt opens with the passage's key sentence (``ScoredPassage.key_sentence``) if it
+    mentions one of the terms the passage matched, else with the first sentence that does.
+    """
+    text = sp.passage.text
+    terms = tuple(term for term, _, _ in sp.hits)
+    spans = sentence_spans(text)
+    key = next((s for s in spans if s[0] <= sp.key_sentence < s[1]), spans[0] if spans else None)
+    if key is None:
+        return None
+    for start, end in [key, *(s for s in spans if s != key)]:
+        if not terms or mentions(text[start:end], terms):
+            return excerpt_span(text, start, keep=terms)
+    return None
+
+
+def _news_first(sp: ScoredPassage) -> int:
+    return 0 if is_news(sp.source.meta.kind) else 1
+
+
+def pick_key_points(sections: list[TopicSelection], count: int) -> list[KeyPick]:
+    """Choose the strongest passages: each topic's best first (in order), then the best overall.
+
+    News reporting is preferred to analysis, opinion or summaries; a passage qualifies only
+    if one of its sentences carries the topic's evidence (see :func:`key_span`).
+    """
+    chosen: list[KeyPick] = []
     seen: set[tuple[str, int]] = set()
 
-    def take(title: str, sp: ScoredPassage) -> None:
+    def take(sel: TopicSelection, sp: ScoredPassage) -> bool:
         key = (sp.passage.doc_id, sp.passage.ordinal)
-        if len(chosen) < count and key not in seen:
-            seen.add(key)
-            chosen.append((title, sp))
+        if len(chosen) >= count or key in seen:
+            return False
+        span = key_span(sp)
+        if span is None:
+            return False
+        seen.add(key)
+        chosen.append(KeyPick(sel.topic, sel.title, sp, *span))
+        return True
 
     for sel in sections:
-        if sel.passages:
-            take(sel.title, sel.passages[0])
-    rest = [(sel.title, sp) for sel in sections for sp in sel.passages[1:]]
-    for title, sp in sorted(rest, key=lambda item: -item[1].score):  # stable: ties keep order
-        take(title, sp)
+        for sp in sorted(sel.passages, key=_news_first):  # stable: best first within each kind
+            if take(sel, sp):
+                break
+    rest = [(sel, sp) for sel in sections for sp in sel.passages]
+    for sel, sp in sorted(rest, key=lambda item: (_news_first(item[1]), -item[1].score)):
+        take(sel, sp)
     return chosen
+
+
+class _Notes:
+    """Numbers notes in reading order; a passage cited again gets a short note."""
+
+    def __init__(self, previous: set[tuple[str, str]] | None) -> None:
+        self.previous = previous
+        self.citations: list[Citation] = []
+        self.passages: list[ScoredPassage] = []
+        self.first: dict[tuple[str, int], int] = {}
+
+    def cite(self, sp: ScoredPassage) -> Citation:
+        number = len(self.citations) + 1
+        key = (sp.passage.doc_id, sp.passage.ordinal)
+        see = self.first.setdefault(key, number)
+        citation = _citation(number, sp, None if see == number else see, self.previous)
+        self.citations.append(citation)
+        self.passages.append(sp)
+        return citation
 
 
 def assemble_brief(
@@ -78,32 +160,32 @@ def assemble_brief(
     version: str,
     previous: set[tuple[str, str]] | None = None,
     previous_date: str | None = None,
+    window: Window | None = None,
 ) -> Brief:
-    """Number the citations in reading order and gather the sources they point to."""
-    key_points = pick_key_points(selections, spec.key_points)
-    numbers: dict[tuple[str, int], int] = {}
-    order: list[ScoredPassage] = []
+    """Number the notes in reading order and gather the sources they point to.
 
-    def number(sp: ScoredPassage) -> int:
-        key = (sp.passage.doc_id, sp.passage.ordinal)
-        if key not in numbers:
-            order.append(sp)
-            numbers[key] = len(order)
-        return numbers[key]
-
-    kp_numbers = [number(sp) for _, sp in key_points]
-    placed: dict[int, str] = {}  # citation number -> title of the first section quoting it
-    section_quotes: list[list[tuple[int, str | None]]] = []
+    ``topics``: the topics as selected (with the run's date window applied), for the appendix.
+    """
+    notes = _Notes(previous)
+    key_points = []
+    for pick in pick_key_points(selections, spec.key_points):
+        note = notes.cite(pick.passage)
+        key_points.append(KeyPoint(
+            pick.topic, pick.title, marked(pick.passage.passage.text, pick.start, pick.end),
+            note.number, pick.start, pick.end, attribution(pick.passage.source),
+            kind_label(pick.passage.source), note.new,
+        ))
+    placed: dict[tuple[str, int], str] = {}  # passage -> title of the first section quoting it
+    sections = []
     for sel in selections:
         quotes = []
         for sp in sel.passages:
-            n = number(sp)
-            quotes.append((n, placed.get(n)))
-            placed.setdefault(n, sel.title)
-        section_quotes.append(quotes)
-
-    citations = tuple(_citation(i, sp, previous) for i, sp in enumerate(order, start=1))
-    by_number = {c.number: c for c in citations}
+            key = (sp.passage.doc_id, sp.passage.ordinal)
+            quotes.append(Quote(notes.cite(sp), placed.get(key)))
+            placed.setdefault(key, sel.title)
+        sections.append(Section(sel.topic, sel.title, sel.description, tuple(quotes)))
+    sources = _source_entries(notes.citations, notes.passages)
+    citations = tuple(notes.citations)
     return Brief(
         name=name,
         title=spec.title,
@@ -115,24 +197,61 @@ def assemble_brief(
         generated_at=generated_at,
         version=version,
         corpus=corpus,
-        key_points=tuple(
-            KeyPoint(title, excerpt(sp.passage.text, start=sp.key_sentence), n, by_number[n].new)
-            for (title, sp), n in zip(key_points, kp_numbers, strict=True)
-        ),
-        sections=tuple(
-            Section(sel.topic, sel.title, sel.description,
-                    tuple(Quote(by_number[n], repeat) for n, repeat in quotes))
-            for sel, quotes in zip(selections, section_quotes, strict=True)
-        ),
+        window=window or whole_corpus(corpus),
+        latest_reporting=_latest_if_stale(sources, date, stale_limit(spec)),
+        key_points=tuple(key_points),
+        sections=tuple(sections),
         citations=citations,
-        sources=_source_entries(order),
+        sources=sources,
+        concentration=_concentration(citations, sources),
         topic_notes=tuple(
             TopicNote(sel.topic, sel.title, topic_rule(topics[sel.topic])) for sel in selections
         ),
+        # New passages, each by its first note (so the title block counts passages, not notes).
         new_since_previous=(
-            None if previous is None else tuple(c.number for c in citations if c.new)
+            None if previous is None else tuple(c.number for c in citations if c.new and c.see is None)
         ),
         previous_date=previous_date if previous is not None else None,
+    )
+
+
+def whole_corpus(corpus: CorpusSummary) -> Window:
+    """Return the window of a brief that draws on the whole corpus."""
+    return Window(None, None, None, corpus.dated_count, corpus.source_count - corpus.dated_count,
+                  True, 0)
+
+
+def stale_limit(spec: BriefSpec) -> int | None:
+    """Return the brief's staleness limit in days (None: never said)."""
+    if spec.stale_after_days is not None:
+        return spec.stale_after_days
+    return SCHEDULED_STALE_AFTER_DAYS if spec.schedule is not None else None
+
+
+def _latest_if_stale(sources: tuple[SourceEntry, ...], day: dt.date, limit: int | None) -> str | None:
+    """Return the newest cited source's date when it is more than ``limit`` days before ``day``."""
+    dates = []
+    for s in sources:
+        try:
+            dates.append(dt.date.fromisoformat((s.date or "")[:10]))
+        except ValueError:
+            continue
+    if limit is None or not dates:
+        return None
+    newest = max(dates)
+    return newest.isoformat() if (day - newest).days > limit else None
+
+
+def _concentration(citations: tuple[Citation, ...], sources: tuple[SourceEntry, ...]) -> tuple[Concentration, ...]:
+    """Return the sources that supply a third or more of the quotes (key points included)."""
+    total = len(citations)
+    counts: dict[str, int] = {}
+    for c in citations:
+        counts[c.doc_id] = counts.get(c.doc_id, 0) + 1
+    return tuple(
+        Concentration(s.label, counts[s.doc_id], total)
+        for s in sources
+        if total >= 3 and 3 * counts.get(s.doc_id, 0) >= total
     )
 
 
@@ -147,13 +266,18 @@ def other_reports(sp: ScoredPassage) -> list[ScoredPassage]:
     return others
 
 
-def _citation(number: int, sp: ScoredPassage, previous: set[tuple[str, str]] | None) -> Citation:
-    """Build the citation of a selected passage (and its merged near-duplicates)."""
-    note = citation_note(sp.source, sp.passage.ordinal)
+def _citation(
+    number: int, sp: ScoredPassage, see: int | None, previous: set[tuple[str, str]] | None
+) -> Citation:
+    """Build the note of a selected passage (and its merged near-duplicates)."""
     others = other_reports(sp)
-    if others:
-        also = "; ".join(citation_note(c.source, c.passage.ordinal).rstrip(".") for c in others)
-        note = f"{note} Also reported by {also}."
+    if see is not None:
+        note = short_note(sp.source, sp.passage.ordinal, see)
+    else:
+        note = citation_note(sp.source, sp.passage.ordinal)
+        if others:
+            also = "; ".join(citation_note(c.source, c.passage.ordinal).rstrip(".") for c in others)
+            note = f"{note} Also reported by {also}."
     return Citation(
         number=number,
         doc_id=sp.passage.doc_id,
@@ -164,23 +288,28 @@ def _citation(number: int, sp: ScoredPassage, previous: set[tuple[str, str]] | N
         text=sp.passage.text,
         score=round(sp.score, 6),
         also_reported_by=tuple(c.source.doc_id for c in others),
-        also_reported_labels=tuple(source_label(c.source, max_chars=60) for c in others),
-        label=source_label(sp.source, max_chars=60),
+        also_reported_labels=tuple(attribution(c.source) for c in others),
+        label=attribution(sp.source),
+        kind_label=kind_label(sp.source),
         note=note,
+        see=see,
         new=previous is not None and passage_key(sp.passage.doc_id, sp.passage.text) not in previous,
     )
 
 
-def _source_entries(order: list[ScoredPassage]) -> tuple[SourceEntry, ...]:
-    """List every cited source once (quoted or merged as a near-duplicate), alphabetically."""
+def _source_entries(
+    citations: list[Citation], passages: list[ScoredPassage]
+) -> tuple[SourceEntry, ...]:
+    """List every cited source once (quoted or merged as a near-duplicate), in note order."""
     sources: dict[str, Source] = {}
     cited_in: dict[str, list[int]] = {}
-    for n, sp in enumerate(order, start=1):
+    for citation, sp in zip(citations, passages, strict=True):
         for src in (sp.source, *(c.source for c in other_reports(sp))):
             sources.setdefault(src.doc_id, src)
-            if n not in cited_in.setdefault(src.doc_id, []):
-                cited_in[src.doc_id].append(n)
-    entries = [
+            numbers = cited_in.setdefault(src.doc_id, [])
+            if citation.number not in numbers:
+                numbers.append(citation.number)
+    return tuple(
         SourceEntry(
             doc_id=s.doc_id,
             source_path=s.source_path,
@@ -189,11 +318,13 @@ def _source_entries(order: list[ScoredPassage]) -> tuple[SourceEntry, ...]:
             author=s.meta.author,
             date=s.meta.date,
             url=s.meta.url,
+            kind=s.meta.kind,
             sha256=s.sha256,
             warnings=tuple(s.warnings),
-            label=source_label(s),
+            label=reader_name(s),
+            description=description(s),
+            kind_label=kind_label(s),
             cited_in=tuple(cited_in[s.doc_id]),
         )
         for s in sources.values()
-    ]
-    return tuple(sorted(entries, key=lambda e: (e.label.casefold(), e.doc_id)))
+    )

@@ -42,6 +42,16 @@ class RenderContext:
         return self.results[key]  # type: ignore[no-any-return]
 
 
+#: ``RenderContext.results`` key: file name -> sha256 of the files rendered before an output
+#: that records them (``records_files``: brief.json), which renders after the others.
+FILES_KEY = "files"
+
+
+def records_files(output: Output) -> bool:
+    """Tell whether an output records the other files' sha256 (so it renders after them)."""
+    return bool(getattr(output, "records_files", False))
+
+
 class Output(Protocol):
     """One output format of a brief."""
 
