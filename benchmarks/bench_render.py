@@ -40,7 +40,7 @@ weasyprint.HTML(filename=html).write_pdf(out, stylesheets=[weasyprint.CSS(filena
 def prepare() -> tuple[Path, Path, Path]:
     """Copy the project, index it, and save the default brief's HTML next to its CSS."""
     from briefgen.brief.assemble import assemble_brief
-    from briefgen.build import find_brief, select_sections
+    from briefgen.build import RunWindow, find_brief, select_sections
     from briefgen.config.load import load_config
     from briefgen.index.update import update_index
     from briefgen.outputs.render import find_template_dirs, render_html, render_markdown
@@ -56,9 +56,11 @@ def prepare() -> tuple[Path, Path, Path]:
     update_index(cfg, progress=False, warn=lambda _m: None)
     day = dt.date.fromisoformat(AS_OF)
     name, spec = find_brief(cfg, None)
-    selections, corpus = select_sections(cfg, spec, day)
-    brief = assemble_brief(name, spec, cfg.topics, selections, corpus, date=day, as_of=day,
-                           generated_at=f"{AS_OF}T00:00:00Z", version="bench")
+    window = RunWindow(as_of=day, since=None, within_days=spec.within_days, day=day)
+    topics = {key: window.apply(cfg.topics[key]) for key in spec.topics}
+    selections, corpus, brief_window = select_sections(cfg, topics, window)
+    brief = assemble_brief(name, spec, topics, selections, corpus, date=day, as_of=day,
+                           generated_at=f"{AS_OF}T00:00:00Z", version="bench", window=brief_window)
     dirs = find_template_dirs(cfg.root, spec.template_dir)
     page = render_html(brief, render_markdown(brief, dirs), dirs)
     html = dirs[0] / "bench.html"  # beside brief.css, so relative URLs resolve the same way

@@ -17,21 +17,23 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from briefgen import __version__
 from briefgen._fs import remove_stale_temps, write_files_atomic
-from briefgen.brief.assemble import Brief, CorpusSummary, assemble_brief
+from briefgen.brief.assemble import assemble_brief, whole_corpus
+from briefgen.brief.model import Brief, CorpusSummary, Window
 from briefgen.brief.record import read_previous_brief
 from briefgen.errors import ConfigError, CorpusError, RenderError
 from briefgen.index.backends import open_store
-from briefgen.outputs import OUTPUTS
-from briefgen.outputs.base import LaidOutOutput, RenderContext
+from briefgen.outputs import OUTPUTS, file_hashes
+from briefgen.outputs.base import FILES_KEY, LaidOutOutput, RenderContext, records_files
 from briefgen.outputs.guard import RenderWorker, render_deadline, run_limited, start_worker
 from briefgen.select.parallel import select_topics
+from briefgen.select.selection import find_topic, windowed
 
 if TYPE_CHECKING:
     from briefgen.config.schema import BriefSpec, LoadedConfig, Topic
@@ -53,14 +55,42 @@ def parse_formats(value: str | None) -> list[str] | None:
     return OUTPUTS.parse(value)
 
 
-def parse_as_of(value: str | None) -> dt.date | None:
-    """Parse ``--as-of YYYY-MM-DD``."""
+def parse_date(option: str, value: str | None) -> dt.date | None:
+    """Parse a date option (``--as-of``, ``--since``) given as YYYY-MM-DD."""
     if value is None:
         return None
     try:
         return dt.date.fromisoformat(value.strip())
     except ValueError:
-        raise ConfigError(f"--as-of: expected a date as YYYY-MM-DD, got {value!r}") from None
+        raise ConfigError(f"{option}: expected a date as YYYY-MM-DD, got {value!r}") from None
+
+
+def parse_as_of(value: str | None) -> dt.date | None:
+    """Parse ``--as-of YYYY-MM-DD``."""
+    return parse_date("--as-of", value)
+
+
+def parse_topics(value: str | None) -> list[str] | None:
+    """Parse ``--topics a,b,c`` (``None``: the brief's own)."""
+    if value is None:
+        return None
+    topics = list(dict.fromkeys(t.strip() for t in value.split(",") if t.strip()))
+    if not topics:
+        raise ConfigError(f"--topics: expected topic keys separated by commas, got {value!r}")
+    return topics
+
+
+def parse_source_date_epoch(env: Mapping[str, str]) -> dt.datetime | None:
+    """Return the build time SOURCE_DATE_EPOCH fixes (reproducible builds), if it is set."""
+    value = env.get("SOURCE_DATE_EPOCH")
+    if not value:
+        return None
+    try:
+        return dt.datetime.fromtimestamp(int(value), dt.UTC)
+    except (ValueError, OverflowError, OSError):
+        raise ConfigError(
+            f"SOURCE_DATE_EPOCH: expected seconds since 1970-01-01, got {value!r}"
+        ) from None
 
 
 def build_brief(
@@ -70,26 +100,33 @@ def build_brief(
     formats: list[str] | None = None,
     out_dir: Path | None = None,
     as_of: dt.date | None = None,
+    since: dt.date | None = None,
+    within_days: int | None = None,
+    topics: Sequence[str] | None = None,
     previous: Path | None = None,
     renderer: RenderWorker | None = None,
+    now: dt.datetime | None = None,
     strict: bool = False,
     warn: Callable[[str], None] | None = None,
 ) -> BuildResult:
     """Build one brief (default: the config's default brief) and write its files.
 
-    ``renderer``: a render process started earlier with :func:`start_render_worker`
-    (default: fork one when the brief is ready). On an empty corpus the brief has no quotes:
-    ``warn`` is told so, or, if ``strict``, ``CorpusError`` is raised and nothing is written.
+    ``as_of``: the corpus as it stood that day (sources dated later are left out, undated ones
+    kept); ``since`` / ``within_days`` narrow every topic's window for this run; ``topics``:
+    the sections for this run (default: the brief's own); ``now``: when it is built (default:
+    the current time; "Generated" in the method note). ``renderer``: a render process started
+    earlier with :func:`start_render_worker` (default: fork one when the brief is ready). On an
+    empty corpus the brief has no quotes: ``warn`` is told so, or, if ``strict``,
+    ``CorpusError`` is raised and nothing is written.
     """
     name, spec = find_brief(cfg, brief_name)
     day = as_of or dt.date.today()
-    # With --as-of the timestamp is derived from it, so identical inputs give identical files.
-    generated_at = (
-        f"{as_of.isoformat()}T00:00:00Z"
-        if as_of
-        else dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-    )
-    selections, corpus = select_sections(cfg, spec, day)
+    moment = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(microsecond=0)
+    generated_at = moment.isoformat().replace("+00:00", "Z")
+    window = RunWindow(as_of=as_of, since=since,
+                       within_days=_narrowest(within_days, spec.within_days), day=day)
+    chosen = {key: window.apply(find_topic(cfg, key)) for key in topics or spec.topics}
+    selections, corpus, brief_window = select_sections(cfg, chosen, window)
     if corpus.source_count == 0:
         message = empty_corpus_message(cfg)
         if strict:
@@ -98,14 +135,47 @@ def build_brief(
             warn(f'{message}; the brief says "No relevant reporting" in every section')
     passages_before, date_before = read_previous_brief(previous)
     brief = assemble_brief(
-        name, spec, cfg.topics, selections, corpus,
+        name, spec, chosen, selections, corpus,
         date=day, as_of=as_of, generated_at=generated_at, version=__version__,
-        previous=passages_before, previous_date=date_before,
+        previous=passages_before, previous_date=date_before, window=brief_window,
     )
     wanted = formats or list(spec.formats)
     outputs = render(brief, wanted, cfg.root, spec.template_dir, renderer)
     target = out_dir or output_dir(cfg, name, spec, day)
     return BuildResult(write_outputs(name, target, outputs), brief)
+
+
+def _narrowest(*days: int | None) -> int | None:
+    """Return the smallest of the given day counts (None if none is given)."""
+    given = [d for d in days if d is not None]
+    return min(given) if given else None
+
+
+@dataclass(frozen=True)
+class RunWindow:
+    """The dates a build draws on: --as-of, --since, --within-days (with the brief's own)."""
+
+    as_of: dt.date | None
+    since: dt.date | None
+    within_days: int | None
+    day: dt.date  # the brief's date: --as-of, else today
+
+    def apply(self, topic: Topic) -> Topic:
+        """Return the topic with this run's window applied (the narrower wins)."""
+        return windowed(topic, since=self.since, within_days=self.within_days)
+
+    @property
+    def start(self) -> dt.date | None:
+        """Return the first day inside the window (None: open)."""
+        recent = self.day - dt.timedelta(days=self.within_days) if self.within_days else None
+        if recent is None or self.since is None:
+            return recent or self.since
+        return max(recent, self.since)
+
+    @property
+    def end(self) -> dt.date | None:
+        """Return the last day inside the window (None: open)."""
+        return self.as_of or (self.day if self.within_days else None)
 
 
 def render(
@@ -145,8 +215,12 @@ def render(
     unguarded = [f for f in formats if f not in guarded]
     if unguarded:
         context = RenderContext(())
-        rendered.update({f: OUTPUTS.get(f).render(brief, context) for f in unguarded})
-    return rendered
+        # Last, the record of the others (brief.json holds their sha256).
+        for f in sorted(unguarded, key=lambda f: records_files(OUTPUTS.get(f))):
+            if records_files(OUTPUTS.get(f)):
+                context.results[FILES_KEY] = file_hashes(rendered)
+            rendered[f] = OUTPUTS.get(f).render(brief, context)
+    return {f: rendered[f] for f in formats}
 
 
 def start_render_worker(formats: list[str] | None) -> RenderWorker:
@@ -194,12 +268,10 @@ def find_brief(cfg: LoadedConfig, brief_name: str | None) -> tuple[str, BriefSpe
 
 
 def select_sections(
-    cfg: LoadedConfig, spec: BriefSpec, day: dt.date
-) -> tuple[list[TopicSelection], CorpusSummary]:
+    cfg: LoadedConfig, topics: dict[str, Topic], window: RunWindow
+) -> tuple[list[TopicSelection], CorpusSummary, Window]:
     """Select every topic's passages (in parallel where it pays) and describe the corpus."""
-    selections = select_topics(
-        cfg, [(key, topic_for_brief(cfg.topics[key], spec)) for key in spec.topics], as_of=day
-    )
+    selections = select_topics(cfg, list(topics.items()), as_of=window.as_of)
     with open_store(cfg) as index:
         # Stored by the indexer: not every source loaded, not 100,000 rows hashed per build.
         sources, dated, date_from, date_to = index.date_summary()
@@ -210,7 +282,21 @@ def select_sections(
             date_to=date_to,
             snapshot_hash=index.snapshot_hash(),
         )
-    return selections, corpus
+        start, end = window.start, window.end
+        if start is None and end is None:
+            return selections, corpus, whole_corpus(corpus)
+        later = index.count_dated((end + dt.timedelta(days=1)).isoformat(), None) if end else 0
+        inside = index.count_dated(start.isoformat() if start else None,
+                                   end.isoformat() if end else None)
+    return selections, corpus, Window(
+        date_from=start.isoformat() if start else None,
+        date_to=end.isoformat() if end else None,
+        as_of=window.as_of.isoformat() if window.as_of else None,
+        dated_inside=inside,
+        undated=sources - dated,
+        undated_kept=start is None,
+        dated_later=later,
+    )
 
 
 def empty_corpus_message(cfg: LoadedConfig) -> str:
@@ -228,14 +314,6 @@ def empty_corpus_message(cfg: LoadedConfig) -> str:
     else:
         why = f"{where} has no file matching corpus.include ({', '.join(settings.include)})"
     return f"the corpus has 0 articles: {why}"
-
-
-def topic_for_brief(topic: Topic, spec: BriefSpec) -> Topic:
-    """Apply the brief's date window to a topic (the narrower window wins)."""
-    if spec.within_days is None:
-        return topic
-    days = min(spec.within_days, topic.within_days or spec.within_days)
-    return topic.model_copy(update={"within_days": days})
 
 
 def output_dir(cfg: LoadedConfig, name: str, spec: BriefSpec, day: dt.date) -> Path:

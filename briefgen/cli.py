@@ -6,54 +6,28 @@ Heavy modules (WeasyPrint, trafilatura) are imported inside the commands that ne
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import click
 
 from briefgen import __version__
+from briefgen.cli_options import (
+    FormatOption,
+    NamesChoices,
+    config_options,
+    load,
+    warn,
+    window_options,
+)
 from briefgen.errors import BriefgenError, ConfigError
 
-if TYPE_CHECKING:
-    from briefgen.config.schema import LoadedConfig
-
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def warn(message: str) -> None:
-    """Print one warning line to stderr."""
-    click.echo(f"warning: {message}", err=True)
-
-
-def config_options(func: F) -> F:
-    """Add --config and --topic-file to a command that reads the configuration."""
-    func = click.option(
-        "--topic-file",
-        "topic_files",
-        multiple=True,
-        type=click.Path(dir_okay=False, path_type=Path),
-        help="Extra topic file (YAML); may be given several times. config.yaml is not touched.",
-    )(func)
-    func = click.option(
-        "--config",
-        "-c",
-        "config_path",
-        type=click.Path(dir_okay=False, path_type=Path),
-        default=None,
-        help="Path to config.yaml (default: ./config.yaml).",
-    )(func)
-    return func
-
-
-def load(config_path: Path | None, topic_files: tuple[Path, ...]) -> LoadedConfig:
-    """Load and validate the configuration (every command that reads config does this first)."""
-    from briefgen.config.load import load_config
-
-    return load_config(config_path, topic_files=list(topic_files))
 
 
 def handle_errors(func: F) -> F:
@@ -75,61 +49,6 @@ def handle_errors(func: F) -> F:
             sys.exit(130)
 
     return wrapper  # type: ignore[return-value]
-
-
-class FormatOption(click.Option):
-    """``--format``, whose help lists the output formats registered when it is shown."""
-
-    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
-        from briefgen.outputs import OUTPUTS
-
-        self.help = (
-            f"Comma-separated output formats: {OUTPUTS.help_text()}. "
-            "Default: the brief's own `formats`."
-        )
-        return super().get_help_record(ctx)
-
-
-class NamesChoices(click.Command):
-    """A command whose ``--help`` ends with the topics or briefs the project defines.
-
-    The configuration is read (from --config, or ./config.yaml) only when help is shown; if it
-    cannot be read, the help says which command lists them instead.
-    """
-
-    def __init__(self, *args: Any, choices: str, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.choices = choices  # "topics" or "briefs"
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        ctx.meta["briefgen.args"] = list(args)  # --help exits while parsing: keep --config
-        return super().parse_args(ctx, args)
-
-    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        super().format_epilog(ctx, formatter)
-        formatter.write_paragraph()
-        formatter.write_text(defined_names(self.choices, ctx.meta.get("briefgen.args", [])))
-
-
-def defined_names(what: str, args: list[str]) -> str:
-    """Say which topics or briefs the configuration named in ``args`` defines."""
-    config, extra = None, []
-    for i, arg in enumerate(args):
-        value = args[i + 1] if i + 1 < len(args) else None
-        if arg in ("-c", "--config"):
-            config = value
-        elif arg.startswith("--config="):
-            config = arg.split("=", 1)[1]
-        elif arg == "--topic-file" and value:
-            extra.append(Path(value))
-    try:
-        cfg = load(Path(config) if config else None, tuple(extra))
-    except BriefgenError:
-        return f"`briefgen {what}` lists the {what} a project defines."
-    names = list(cfg.topics) if what == "topics" else list(cfg.config.briefs)
-    listed = ", ".join(names) or "none"
-    where = config or "config.yaml"
-    return f"{what.capitalize()} in {where}: {listed} (`briefgen {what}` describes them)."
 
 
 def pipeline_hooks() -> dict[str, Any]:
@@ -193,6 +112,7 @@ def index(
                    "(default: exactly what the brief's section shows).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--explain", is_flag=True, help="Show the matched terms, weights and score.")
+@window_options
 @handle_errors
 def select(
     config_path: Path | None,
@@ -201,13 +121,17 @@ def select(
     limit: int | None,
     as_json: bool,
     explain: bool,
+    as_of: dt.datetime | None,
+    since: dt.datetime | None,
+    within_days: int | None,
 ) -> None:
     """Print the passages selected for TOPIC (a topic's key), best first."""
     from briefgen.select.report import format_selection, selection_to_json
     from briefgen.select.selection import select_topic
 
     cfg = load(config_path, topic_files)
-    selection = select_topic(cfg, topic, limit=limit)
+    selection = select_topic(cfg, topic, limit=limit, as_of=as_of and as_of.date(),
+                             since=since and since.date(), within_days=within_days)
     if as_json:
         click.echo(json.dumps(selection_to_json(selection, cfg), ensure_ascii=False, indent=2))
     else:
@@ -256,7 +180,9 @@ def topic_suggest(config_path: Path | None, topic_files: tuple[Path, ...], topic
 @click.option("--format", "formats", cls=FormatOption, default=None, metavar="LIST")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write the files into this folder.")
-@click.option("--as-of", "as_of", default=None, help="Build as of this date (YYYY-MM-DD).")
+@click.option("--topics", help="Comma-separated topic keys: this build's sections (default: "
+              "the brief's own, then those of any --topic-file).")
+@window_options
 @click.option("--previous", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               default=None, help="An earlier brief.json: mark what is new since it.")
 @click.option("--deliver", "send", is_flag=True,
@@ -270,23 +196,31 @@ def build(
     brief: str | None,
     formats: str | None,
     out_dir: Path | None,
-    as_of: str | None,
+    topics: str | None,
+    as_of: dt.datetime | None,
+    since: dt.datetime | None,
+    within_days: int | None,
     previous: Path | None,
     send: bool,
     strict: bool,
 ) -> None:
-    """Build BRIEF (a brief's name; default: the default brief) from the corpus."""
-    from briefgen.build import parse_as_of, parse_formats, start_render_worker
+    """Build BRIEF (a brief's name; default: the default brief) from the corpus.
 
-    wanted, day = parse_formats(formats), parse_as_of(as_of)
+    --topic-file adds its topics to the brief's sections (unless --topics is given).
+    SOURCE_DATE_EPOCH, if set, fixes the "Generated" time (reproducible builds).
+    """
+    from briefgen.build import parse_formats, parse_topics, start_render_worker
+
+    wanted, sections = parse_formats(formats), parse_topics(topics)
     # The render process starts first and imports WeasyPrint on the other core meanwhile.
     with start_render_worker(wanted) as renderer:
         from briefgen.pipeline import build_and_record
 
         cfg = load(config_path, topic_files)
         result, run_id = build_and_record(
-            cfg, brief, warn=warn, deliver=send, formats=wanted, out_dir=out_dir, as_of=day,
-            previous=previous, renderer=renderer, strict=strict,
+            cfg, brief, warn=warn, deliver=send, formats=wanted, out_dir=out_dir,
+            as_of=as_of and as_of.date(), since=since and since.date(), within_days=within_days,
+            topics=sections, previous=previous, renderer=renderer, strict=strict,
         )
     for path in result.files:
         click.echo(f"wrote {path}")
@@ -342,9 +276,10 @@ def validate(config_path: Path | None, topic_files: tuple[Path, ...]) -> None:
     """Check config.yaml, topic files and the corpus metadata file; report every problem."""
     from briefgen.config.load import validate_project
     from briefgen.config.summary import format_summary
+    from briefgen.config.usage import unused_topics
 
     cfg, warnings = validate_project(config_path, topic_files=list(topic_files))
-    for message in warnings:
+    for message in [*unused_topics(cfg), *warnings]:
         warn(message)
     click.echo(format_summary(cfg, str(config_path or "config.yaml")))
 

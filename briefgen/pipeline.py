@@ -9,10 +9,12 @@ run history (``build_and_record``), with a pending delivery per channel when ask
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from briefgen.config.usage import run_sections, unused_topics
 from briefgen.index.update import BUILD_MAX_WARNINGS, update_index
 
 if TYPE_CHECKING:
@@ -39,18 +41,32 @@ def refresh_and_build(
     formats: list[str] | None = None,
     out_dir: Path | None = None,
     as_of: dt.date | None = None,
+    since: dt.date | None = None,
+    within_days: int | None = None,
+    topics: list[str] | None = None,
     previous: Path | None = None,
     renderer: RenderWorker | None = None,
+    now: dt.datetime | None = None,
     strict: bool = False,
 ) -> BuildResult:
     """Refresh the index, then build one brief and write its files.
 
-    An empty corpus is a warning, or with ``strict`` an error (nothing written)."""
-    from briefgen.build import build_brief  # WeasyPrint's side of the build: imported on use
+    An empty corpus is a warning, or with ``strict`` an error (nothing written). The sections
+    are ``topics`` (``--topics``) if given, else the brief's own followed by the
+    ``--topic-file`` topics; a loaded topic that ends up in no brief is a warning. ``now``
+    defaults to SOURCE_DATE_EPOCH when it is set (reproducible builds), else the current time.
+    """
+    from briefgen.build import build_brief, find_brief, parse_source_date_epoch
 
+    name, spec = find_brief(cfg, brief_name)
+    now = now or parse_source_date_epoch(os.environ)  # reproducible builds fix "Generated"
+    sections = run_sections(cfg, spec, topics)
+    for line in unused_topics(cfg, (name, sections)):
+        warn(line)
     refresh_index(cfg, warn=warn)
-    return build_brief(cfg, brief_name, formats=formats, out_dir=out_dir, as_of=as_of,
-                       previous=previous, renderer=renderer, strict=strict, warn=warn)
+    return build_brief(cfg, name, formats=formats, out_dir=out_dir, as_of=as_of, since=since,
+                       within_days=within_days, topics=sections, previous=previous,
+                       renderer=renderer, now=now, strict=strict, warn=warn)
 
 
 def build_and_record(
@@ -62,8 +78,12 @@ def build_and_record(
     formats: list[str] | None = None,
     out_dir: Path | None = None,
     as_of: dt.date | None = None,
+    since: dt.date | None = None,
+    within_days: int | None = None,
+    topics: list[str] | None = None,
     previous: Path | None = None,
     renderer: RenderWorker | None = None,
+    now: dt.datetime | None = None,
     strict: bool = False,
 ) -> tuple[BuildResult, int | None]:
     """Refresh, build, and record the build in the run history as a manual build.
@@ -82,7 +102,9 @@ def build_and_record(
     if deliver:
         formats = formats_to_build(spec, formats or list(spec.formats))
     result = refresh_and_build(cfg, name, warn=warn, formats=formats, out_dir=out_dir,
-                               as_of=as_of, previous=previous, renderer=renderer, strict=strict)
+                               as_of=as_of, since=since, within_days=within_days,
+                               topics=topics, previous=previous, renderer=renderer, now=now,
+                               strict=strict)
     try:
         return result, record_build(cfg, result.brief, result.files, channels=channels)
     except (ScheduleError, OSError) as exc:  # e.g. a read-only or broken state folder

@@ -6,7 +6,8 @@ import datetime as dt
 import random
 from pathlib import Path
 
-from briefgen.brief.assemble import Brief, CorpusSummary, assemble_brief
+from briefgen.brief.assemble import assemble_brief
+from briefgen.brief.model import Brief, CorpusSummary
 from briefgen.config.schema import BriefSpec, Topic
 from briefgen.models import Passage, ScoredPassage, Source, SourceMeta, TopicSelection
 

@@ -23,6 +23,7 @@ from briefgen.schedule.run_due import run_due, runs_db_path
 from briefgen.schedule.sqlite_history import RunState
 
 AS_OF = dt.date(2026, 3, 15)
+NOW = dt.datetime(2026, 3, 15, 6, 0, tzinfo=dt.UTC)  # "Generated": fixed, so files compare
 
 
 def copy_project(dest: Path) -> Path:
@@ -45,7 +46,7 @@ def indexed(root: Path) -> LoadedConfig:
 def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[LoadedConfig, list[Path]]:
     """The default brief built once, every format, into the default folder."""
     cfg = indexed(copy_project(tmp_path_factory.mktemp("build") / "project"))
-    return cfg, build_brief(cfg, as_of=AS_OF).files
+    return cfg, build_brief(cfg, as_of=AS_OF, now=NOW).files
 
 
 def test_default_brief_goes_to_the_configured_folder(built: tuple[LoadedConfig, list[Path]]) -> None:
@@ -60,7 +61,7 @@ def test_json_record_matches_the_markdown(built: tuple[LoadedConfig, list[Path]]
     record = json.loads(files[2].read_text(encoding="utf-8"))
     md = files[0].read_text(encoding="utf-8")
     assert record["brief"] == "japan-daily" and record["as_of"] == "2026-03-15"
-    assert record["generated_at"] == "2026-03-15T00:00:00Z"
+    assert record["generated_at"] == "2026-03-15T06:00:00Z"
     assert [s["topic"] for s in record["sections"]] == ["security", "trade", "china", "korea"]
     listed = {s["doc_id"] for s in record["sources"]}
     cited = {d for s in record["sections"] for p in s["passages"] for d in (p["doc_id"], *p["also_reported_by"])}
@@ -76,7 +77,7 @@ def test_same_inputs_give_identical_files(
     built: tuple[LoadedConfig, list[Path]], tmp_path: Path
 ) -> None:
     cfg, files = built
-    again = build_brief(cfg, out_dir=tmp_path, as_of=AS_OF).files
+    again = build_brief(cfg, out_dir=tmp_path, as_of=AS_OF, now=NOW).files
     for first, second in zip(files, again, strict=True):
         if first.suffix == ".pdf":
             def text(p: Path) -> list[str]:
@@ -90,17 +91,16 @@ def test_previous_run_marks_new_passages(built: tuple[LoadedConfig, list[Path]],
     cfg, files = built
     record = json.loads(files[2].read_text(encoding="utf-8"))
     dropped = record["sections"][1]["passages"][0]
-    record["sections"][1]["passages"] = record["sections"][1]["passages"][1:]
-    record["sections"][0]["passages"] = [
-        p for p in record["sections"][0]["passages"] if p["citation"] != dropped["citation"]
-    ]
+    for section in record["sections"]:
+        section["passages"] = [p for p in section["passages"] if p["text"] != dropped["text"]]
     previous = tmp_path / "previous.json"
     previous.write_text(json.dumps(record), encoding="utf-8")
     result = build_brief(cfg, formats=["md", "json"], out_dir=tmp_path / "out", as_of=AS_OF,
                          previous=previous)
-    assert result.brief.new_since_previous == (dropped["citation"],)
+    notes = tuple(c.number for c in result.brief.citations if c.text == dropped["text"])
+    assert dropped["citation"] in notes and result.brief.new_since_previous == notes[:1]
     new = json.loads((tmp_path / "out" / "brief.json").read_text(encoding="utf-8"))
-    assert new["new_since_previous"] == [dropped["citation"]]
+    assert new["new_since_previous"] == list(notes[:1])
     assert (tmp_path / "out" / "brief.md").read_text(encoding="utf-8").count("**New** “") == 1
     same = build_brief(cfg, formats=["json"], out_dir=tmp_path / "same", as_of=AS_OF,
                        previous=files[2])
@@ -170,7 +170,7 @@ def test_cli_build_with_the_pdf_process_forked_ahead_writes_the_same_files(
     built: tuple[LoadedConfig, list[Path]], tmp_path: Path
 ) -> None:
     cfg, files = built
-    result = CliRunner().invoke(
+    result = CliRunner(env={"SOURCE_DATE_EPOCH": str(int(NOW.timestamp()))}).invoke(
         cli, ["build", "-c", str(cfg.path), "--out", str(tmp_path), "--as-of", "2026-03-15"]
     )
     assert result.exit_code == 0, result.output

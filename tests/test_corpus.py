@@ -405,3 +405,55 @@ def test_any_bytes_are_skipped_with_one_reason_or_read_with_exact_passages(data:
     for p in doc.passages:
         assert p.text == normalize(doc.text[p.start : p.end])
         assert normalize(p.text) == p.text
+
+
+# --- metadata the page or the text gives --------------------------------------------------------
+
+
+def test_html_page_metadata_fills_what_nothing_else_gives(corpus: Path) -> None:
+    shutil.copy(DATA / "page_with_metadata.html", corpus / "articles" / "chips.html")
+    docs, warnings = _read(corpus, "chips.html")
+    assert warnings == []
+    meta = docs[0].source.meta
+    assert (meta.outlet, meta.author, meta.date) == ("Harbour Daily", "Aiko Tanaka", "2026-03-09")
+    assert meta.title == "Japan and Korea agree on chip supply talks"
+    assert meta.url == "https://harbourdaily.example/world/2026/03/09/chip-supply-talks"
+    # The dateline stays out of the quote; the byline is no passage at all.
+    assert docs[0].passages[0].text.startswith("Japan and South Korea agreed on Monday")
+    assert not any("Aiko Tanaka" in p.text or "TOKYO" in p.text for p in docs[0].passages)
+
+
+def test_corpus_yaml_wins_over_what_the_page_says(corpus: Path) -> None:
+    shutil.copy(DATA / "page_with_metadata.html", corpus / "articles" / "chips.html")
+    _put(corpus, "corpus.yaml", "chips.html:\n  outlet: Harbour Daily (print)\n  kind: news\n")
+    meta = _read(corpus, "chips.html")[0][0].source.meta
+    assert (meta.outlet, meta.author, meta.kind) == ("Harbour Daily (print)", "Aiko Tanaka", "news")
+
+
+def test_opinion_page_is_marked_as_such(corpus: Path) -> None:
+    page = (DATA / "page_with_metadata.html").read_text(encoding="utf-8")
+    _put(corpus, "op.html", page.replace("/world/", "/opinion/"))
+    assert _read(corpus, "op.html")[0][0].source.meta.kind == "opinion"
+
+
+@pytest.mark.parametrize(("text", "author", "outlet", "date", "first"), [
+    ("Chip Talks Open\n\nBy Jane Roe and John Doe\n\nMADRID — Spain and Japan agreed to talk.\n",
+     "Jane Roe, John Doe", None, None, "Spain and Japan agreed to talk."),
+    ("Chip Talks Open\n\nBY JANE ROE\n\n(Reuters) — Spain and Japan agreed to talk.\n",
+     "Jane Roe", "Reuters", None, "Spain and Japan agreed to talk."),
+    ("Chip Talks Open\n\nNEW YORK, May 2, 2017 /PRNewswire/ -- Acme agreed to talk.\n",
+     None, "PRNewswire", "2017-05-02", "Acme agreed to talk."),
+    # Not at the start of the article: a capitalised word and a dash stay in the quote.
+    ("Chip Talks Open\n\nFirst paragraph here.\n\nSecond one.\n\nNATO — the alliance — met.\n",
+     None, None, None, "First paragraph here."),
+])
+def test_bylines_and_datelines_become_metadata_not_quotes(
+    corpus: Path, text: str, author: str | None, outlet: str | None, date: str | None, first: str
+) -> None:
+    _put(corpus, "a.txt", text)
+    doc = _read(corpus, "a.txt")[0][0]
+    assert (doc.source.meta.author, doc.source.meta.outlet, doc.source.meta.date) == (author, outlet, date)
+    assert doc.passages[0].text == first
+    assert all(p.text == normalize(doc.text[p.start:p.end]) for p in doc.passages)
+    if "NATO" in text:
+        assert doc.passages[-1].text == "NATO — the alliance — met."

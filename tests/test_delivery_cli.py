@@ -122,9 +122,9 @@ def test_build_previous_marks_what_is_new(tmp_path: Path) -> None:
                           "--as-of", "2026-03-14")
     assert code == 0, output
     record = json.loads((out / "brief.json").read_text("utf-8"))
-    first = record["sections"][0]["passages"][0]["citation"]  # the first key point's passage
-    for section in record["sections"]:
-        section["passages"] = [p for p in section["passages"] if p["citation"] != first]
+    first = record["key_points"][0]["citation"]  # the first key point; its passage's notes in
+    for section in record["sections"]:  # the sections point back to it (see_note)
+        section["passages"] = [p for p in section["passages"] if p["see_note"] != first]
     (out / "brief.json").write_text(json.dumps(record), "utf-8")
 
     code, output = invoke("build", "-c", str(config), "--format", "md", "--out", str(tmp_path),

@@ -149,7 +149,7 @@ def test_markup_in_an_article_reaches_the_pdf_as_text(
         assert squeeze(quote) in pdf_text, quote
     links, images, embedded = links_images_attachments(pdf)
     # The only links are the table of contents' own, to the headings the template makes.
-    assert links <= {"hostile-text", "warnings", "sources", "method"}, links
+    assert links <= {"hostile-text", "warnings", "sources", "method", "appendix-topic-definitions"}, links
     assert images == 0 and not embedded
     fetched = fetch_log.read_text(encoding="utf-8").split()
     assert fetched == [], fetched

@@ -18,13 +18,15 @@ from briefgen.build import build_brief
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "japan-daily"
 FORMATS = ["md", "html", "json"]
+NOW = dt.datetime(2026, 3, 15, 6, 0, tzinfo=dt.UTC)  # "Generated" in the method note
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     tmp = tmp_path_factory.mktemp("golden")
     cfg = indexed(copy_project(tmp / "project"))
-    result = build_brief(cfg, formats=FORMATS, out_dir=tmp / "out", as_of=dt.date(2026, 3, 15))
+    result = build_brief(cfg, formats=FORMATS, out_dir=tmp / "out", as_of=dt.date(2026, 3, 15),
+                         now=NOW)
     return {path.name: path for path in result.files}
 
 

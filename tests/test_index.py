@@ -11,6 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -98,7 +99,7 @@ def test_touched_but_identical_file_is_unchanged(txt_corpus: LoadedConfig, monke
     assert (summary.added, summary.updated, summary.unchanged) == (0, 0, 3)
     # The new mtime was recorded: the next run does not even hash the file.
     hashed: list[Path] = []
-    from briefgen.index import update as indexer
+    from briefgen.index import fingerprint as indexer
 
     monkeypatch.setattr(indexer, "sha256_file", lambda p: hashed.append(p) or "")
     update_index(txt_corpus, progress=False)
@@ -374,6 +375,11 @@ def test_search_date_window_and_snapshot_hash(tmp_path: Path) -> None:
         assert ids(date_to="2023-12-31") == {"old"}
         assert ids(date_from="2024-03-01", date_to="2024-03-01") == {"new"}
         assert ix.date_summary() == (3, 2, "2020-01-15", "2024-03-01")
+        # As of a day: later-dated documents are left out, undated ones stay.
+        as_of = {p.doc_id for p, _, _ in ix.search(replace(q("tariff", limit=50), as_of="2023-06-30"))}
+        assert as_of == {"old", "undated"}
+        assert [ix.count_dated(*w) for w in [(None, None), ("2024-01-01", None),
+                                             (None, "2024-03-01"), ("2020-01-16", "2024-02-29")]] == [2, 1, 2, 0]
         before = ix.snapshot_hash()
     records[0]["text"] = article("alliance")
     write_jsonl(tmp_path / "news.jsonl.gz", records)

@@ -312,7 +312,8 @@ def test_validate_warns_about_a_metadata_file_that_does_not_exist(tmp_path: Path
     (tmp_path / "corpus").mkdir()
     (tmp_path / "config.yaml").write_text(
         "corpus: {path: corpus, metadata: corpus/corpus.yml}\n"
-        "topics:\n  t: {title: T, terms: [x]}\n", encoding="utf-8")
+        "topics:\n  t: {title: T, terms: [x]}\nbriefs:\n  b: {title: B, topics: [t]}\n",
+        encoding="utf-8")
     _, warnings = validate_project(tmp_path / "config.yaml")
     assert warnings == [(
         "config.yaml: corpus.metadata: corpus/corpus.yml does not exist; articles get no "

@@ -149,13 +149,13 @@ def title(built: Built) -> str:
 
 
 def full_quotes(built: Built) -> list[tuple[int, str]]:
-    """Return (citation, quote) for each citation, where it is first quoted in full."""
+    """Return (note, quote) for each passage, where it is first quoted in full (in a section)."""
     record = json.loads(built.json.read_text(encoding="utf-8"))
-    seen: dict[int, str] = {}
+    seen: dict[str, int] = {}
     for section in record["sections"]:
         for p in section["passages"]:
-            seen.setdefault(p["citation"], p["text"])
-    return list(seen.items())
+            seen.setdefault(p["text"], p["citation"])
+    return [(citation, text) for text, citation in seen.items()]
 
 
 def test_pdf_is_tagged_with_a_language_and_makes_no_pdf_ua_claim(built: Built) -> None:

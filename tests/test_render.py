@@ -17,7 +17,7 @@ from briefdata import HOSTILE, NAMES, TEMPLATES, make_brief
 from hypothesis import given
 from hypothesis import strategies as st
 
-from briefgen.brief.assemble import Brief
+from briefgen.brief.model import Brief
 from briefgen.errors import RenderError
 from briefgen.outputs.base import RenderContext
 from briefgen.outputs.markup import escape_markdown, new_markdown
@@ -125,7 +125,7 @@ def test_large_counts_have_thousands_separators() -> None:
     brief = make_brief()
     big = dataclasses.replace(brief, corpus=dataclasses.replace(
         brief.corpus, source_count=105359, dated_count=104198))
-    assert "Based on 105,359 sources in the corpus (104,198 dated, " in render_markdown(big, [TEMPLATES])
+    assert "Window: the whole corpus, 105,359 sources (104,198 dated, " in render_markdown(big, [TEMPLATES])
 
 
 def test_undefined_variable_names_template_file_and_line(tmp_path: Path) -> None:
@@ -166,7 +166,7 @@ def test_markdown_has_github_footnotes_and_the_empty_topic_line(hostile_md: str)
         assert f"[^{c.number}]" in hostile_md
         assert hostile_md.count(f"\n[^{c.number}]: ") == 1
     assert "## Korea\n\n*The Korean peninsula.*\n\nNo relevant reporting in this corpus." in hostile_md
-    assert "also reported by Tariff Talk" in hostile_md
+    assert "also reported by “Tariff Talk,” March 11, 2026" in hostile_md
 
 
 def test_html_of_hostile_brief_has_no_injected_markup(hostile_md: str) -> None:
@@ -190,7 +190,8 @@ def test_footnotes_sit_at_their_calls_in_html(hostile_md: str) -> None:
     page = render_html(make_brief(hostile=True), hostile_md, [TEMPLATES])
     assert 'class="footnote"' not in page.replace('<span class="footnote"', "")
     assert "footnote-backref" not in page and "fnref" not in page
-    assert '<span class="footnote" data-n="1">Nikkei Asia, “Alliance Deepens,” March 10, 2026, ¶ 2.</span>' in page
+    assert ('<span class="footnote" data-n="1">Ann Writer, “Alliance Deepens,” Nikkei Asia, '
+            "March 10, 2026, ¶ 2.</span>") in page
 
 
 # --- URL fetching -------------------------------------------------------------------------------

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 from conftest import copy_project
-from test_golden import GOLDEN
+from test_golden import GOLDEN, NOW
 
-from briefgen.build import build_brief, find_brief, topic_for_brief
+from briefgen.build import build_brief, find_brief
 from briefgen.config.load import load_config
 from briefgen.config.schema import LoadedConfig, Topic
 from briefgen.errors import ConfigError, StoreError
@@ -21,7 +21,7 @@ from briefgen.index.backends import open_store
 from briefgen.index.update import update_index
 from briefgen.models import TopicSelection
 from briefgen.select import parallel as select_parallel
-from briefgen.select.selection import select_passages
+from briefgen.select.selection import select_passages, windowed
 
 ROOT = Path(__file__).resolve().parent.parent
 AS_OF = dt.date(2026, 3, 15)
@@ -41,7 +41,7 @@ def topics(cfg: LoadedConfig) -> list[tuple[str, Topic]]:
     """Every configured topic, the default brief's first and with its date window."""
     _, spec = find_brief(cfg, None)
     keys = [*spec.topics, *sorted(k for k in cfg.topics if k not in spec.topics)]
-    return [(key, topic_for_brief(cfg.topics[key], spec)) for key in keys]
+    return [(key, windowed(cfg.topics[key], within_days=spec.within_days)) for key in keys]
 
 
 def one_after_another(cfg: LoadedConfig, topics: list[tuple[str, Topic]]) -> list[TopicSelection]:
@@ -106,7 +106,7 @@ def test_the_golden_brief_with_parallel_selection(
     cfg: LoadedConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(select_parallel, "default_processes", lambda cfg, count: 2)
-    result = build_brief(cfg, formats=["md"], out_dir=tmp_path, as_of=AS_OF)
+    result = build_brief(cfg, formats=["md"], out_dir=tmp_path, as_of=AS_OF, now=NOW)
     assert result.files[0].read_text(encoding="utf-8") == (GOLDEN / "brief.md").read_text(encoding="utf-8")
 
 

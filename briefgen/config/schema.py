@@ -242,6 +242,11 @@ class BriefSpec(StrictModel):
     within_days: int | None = Field(default=None, gt=0, strict=True)
     """Only articles dated within this many days before the as-of date (applies to every topic)."""
 
+    stale_after_days: int | None = Field(default=None, ge=0, strict=True)
+    """Staleness limit: when the newest source the brief cites is older than this many days
+    on the brief's date, the title block says "Latest reporting: <date>". Default: 7 for a
+    brief with a schedule, no limit for others."""
+
     schedule: Schedule | None = None
     """When to build this brief unattended (briefgen run-due / briefgen schedule)."""
 
@@ -312,6 +317,7 @@ class LoadedConfig(BaseModel):
     root: Path  # the project root: config.yaml's folder; relative paths resolve here
     topics: dict[str, Topic]  # inline topics + topic files + --topic-file, merged
     topic_sources: dict[str, Path] = {}  # topic key -> the file that defines it
+    cli_topics: tuple[str, ...] = ()  # keys of the topics loaded from --topic-file, in order
 
     @property
     def state_dir(self) -> Path:

@@ -4,12 +4,13 @@ Cleaning never edits the text. It decides which spans of the decoded source text
 paragraphs and which are headings; everything else (comment sections, share and sign-in
 prompts, share-button rows, "Related" teaser lists, photo captions and credits — "Photo: …",
 "By Name / Agency", a caption ending in "Name / Outlet" or "Provided to Outlet" —, read-time
-badges, datelines, agency and source credits, print-edition references, embedded social-media
-posts, pull-quotes, and inline teasers such as "… READ MORE: <headline> …" with the sentence
-they are glued to) is simply left out. A wire dateline ("TOKYO (Reuters) - ",
-"MOSCOW, March 17. /TASS/. ") stays outside the start of a paragraph's span, a reporter's
-e-mail and a print-edition reference outside its end. Provenance notices ("This content is
-AI-generated…", "Originally published in Japanese") are left out too but reported as warnings.
+badges, bylines, datelines, agency and source credits, print-edition references, embedded
+social-media posts, pull-quotes, and inline teasers such as "… READ MORE: <headline> …" with the
+sentence they are glued to) is simply left out. A dateline stays outside the start of a
+paragraph's span (``briefgen.corpus.bylines``: bylines and datelines also give metadata), a
+reporter's e-mail and a print-edition reference outside its end. Provenance notices ("This
+content is AI-generated…", "Originally published in Japanese") are left out but reported as
+warnings.
 
 The rules work line by line (``briefgen.corpus.textlines``: lines, hard-wrapped paragraphs, and
 flattened one-line exports split at their runs of spaces), so captions, credits and share
@@ -23,15 +24,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from briefgen.corpus.bylines import (
+    LEADING_PREFIX,
+    MONTH,
+    OPENING_DATELINE,
+    OPENING_PARAGRAPHS,
+    byline_author,
+    dateline_facts,
+)
 from briefgen.corpus.passages import Block
 from briefgen.corpus.textlines import TERMINAL, front_matter_end, group_lines, split_lines
 from briefgen.text import collapse_whitespace, is_plain, normalize, sentence_ends, tighten
 
 _I = re.IGNORECASE
-_MONTH = (
-    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
-    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
-)
 
 # --- blocks that end the article: everything after them is comments or teasers -----------
 _COMMENTS_HEADING = re.compile(
@@ -128,19 +133,8 @@ _CAPTION = re.compile(
 _CAPTION_MAX_WORDS = 80
 # Every _CAPTION match holds one of these (in ASCII text, lower-cased): the regex runs only then.
 _CAPTION_TRIGGERS = (
-    "/",
-    "photo",
-    "image",
-    "picture",
-    "illustration",
-    "graphic",
-    "(c)",
-    "provided",
-    "supplied",
-    "courtesy",
-    "shutterstock",
-    "alamy",
-    "istock",
+    "/", "photo", "image", "picture", "illustration", "graphic", "(c)",
+    "provided", "supplied", "courtesy", "shutterstock", "alamy", "istock",
 )
 _CREDIT = re.compile(
     r"[-–—]\s*[A-Z][A-Za-z&.]{1,11}|\((?:AP|AFP|ANI|PTI|IANS|Reuters|Xinhua|Kyodo|Yonhap|Bloomberg)\)"
@@ -153,7 +147,7 @@ _CREDIT = re.compile(
 _CREDIT_MAX_WORDS = 40
 _DATELINE = re.compile(
     rf"(?:[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){{0,3}}(?:,\s*[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){{0,2}})?,?\s+)?"
-    rf"{_MONTH}\.?\s+\d{{1,2}}(?:,?\s+\d{{4}})?"
+    rf"{MONTH}\.?\s+\d{{1,2}}(?:,?\s+\d{{4}})?"
     rf"|(?:date:?\s+)?\d{{4}}-\d{{2}}-\d{{2}}(?:[T ][\d:]+)?",
     _I,
 )
@@ -174,18 +168,6 @@ _INLINE_TEASER = re.compile(
     r"|(?:Read\s+more|Also\s+read|See\s+also|Related|Opinion|Watch))\s*:\s+(?=\S)"
 )
 
-# --- prefixes that stay outside a paragraph's span ----------------------------------------
-_LEADING_PREFIX = re.compile(
-    r"date:?\s+\d{4}-\d{2}-\d{2}(?:[T ][\d:]+)?\s+"  # a scraped "date 2026-03-12" field
-    # a wire dateline: "SAN FRANCISCO/NEW YORK  (Reuters) - ", "TOKYO, Feb 10 (AP) — "
-    r"|[A-Z][A-Z.'’-]+(?:[\s/][A-Z][A-Z.'’-]+)*(?:,\s*[A-Z][A-Za-z.]+(?:\s+[A-Z][A-Za-z.]+)*)?"
-    rf"(?:,?\s+(?i:{_MONTH})\.?\s+\d{{1,2}})?\s*\([A-Za-z][\w .&-]{{1,30}}\)\s*[-–—:]{{1,2}}\s+"
-    # "Tokyo, February 10 (ANI): "
-    rf"|[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*,\s+(?i:{_MONTH})\.?\s+\d{{1,2}}(?:,\s+\d{{4}})?\s*(?:\([A-Z]+\))?\s*[-–—:]\s+"
-    # an agency between slashes: "MOSCOW, March 17. /TASS/. ", "NEW YORK, May 2, 2017 /PRNewswire/ -- "
-    rf"|[A-Z][A-Z.'’-]+(?:[\s/-][A-Z][A-Z.'’-]+)*,\s+(?i:{_MONTH})\.?\s+\d{{1,2}}(?:,\s+\d{{4}})?[.,]?"
-    r"\s*/[A-Za-z][\w .&-]{1,30}/\.?(?:\s*[-–—]{1,2})?\s+",
-)
 # A wire story's credit line: "(Reporting by Jane Roe in London; Editing by Bob Day)".
 _WIRE_CREDIT = (
     r"\((?:additional\s+)?(?:reporting|writing|editing|compiled|edited|produced|graphics)"
@@ -220,11 +202,18 @@ _HEADING_MAX_CHARS = 160
 
 @dataclass
 class CleanResult:
-    """What cleaning found: article blocks, provenance warnings and an inferred title."""
+    """What cleaning found: article blocks, provenance warnings, and what the text says of itself.
+
+    ``title`` is the page's first line when it is a headline; ``author`` comes from a byline,
+    ``outlet`` and ``date`` from a dateline (see ``briefgen.corpus.bylines``).
+    """
 
     blocks: list[Block] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     title: str | None = None
+    author: str | None = None
+    outlet: str | None = None
+    date: str | None = None
 
 
 def _words(s: str) -> int:
@@ -381,6 +370,7 @@ def clean_text(text: str, fmt: str) -> CleanResult:
     offset = front_matter_end(text) if fmt == "md" else 0
     groups = group_lines(split_lines(text, offset, markdown=fmt == "md", norm=norm_of))
     candidates: list[tuple[Block, str]] = []  # block and its normalized text
+    paragraphs = 0  # paragraphs seen so far (an opening dateline is looked for in the first)
     for group in groups:
         start, end = group[0].start, group[-1].end
         norm = group[0].text if len(group) == 1 else norm_of(text[start:end])
@@ -405,6 +395,9 @@ def clean_text(text: str, fmt: str) -> CleanResult:
             continue
         if _is_furniture(norm, words, lower):
             continue
+        if (author := byline_author(norm, words)) is not None:
+            result.author = result.author or author
+            continue
         credit = _trailing_credit(text, start, end)
         if credit is not None:
             # The credit follows whitespace, so its normalized text ends ``norm``: cut it off
@@ -416,8 +409,13 @@ def clean_text(text: str, fmt: str) -> CleanResult:
         if credit is None and _is_heading(norm, group[0].md_heading, words):
             candidates.append((Block(start, end, "heading"), norm))
             continue
-        prefix = _LEADING_PREFIX.match(text, start, end)
+        prefix = LEADING_PREFIX.match(text, start, end)
+        if prefix is None and paragraphs < OPENING_PARAGRAPHS:
+            prefix = OPENING_DATELINE.match(text, start, end)
+        paragraphs += 1
         if prefix:
+            agency, date = dateline_facts(prefix.group(0))
+            result.outlet, result.date = result.outlet or agency, result.date or date
             start, end = tighten(text, prefix.end(), end)
             norm = norm_of(text[start:end])
             if not norm or _is_furniture(norm, _normalized_words(norm), _lower_if_ascii(norm)):

@@ -1,13 +1,17 @@
 """Decode article bytes: strict UTF-8 (BOM accepted), UTF-16, then charset detection; reject binary.
 
-Also the HTML main-text extraction (trafilatura), imported only when an HTML page is read.
+Also the HTML main-text and page-metadata extraction (trafilatura, htmldate for dates),
+imported only when an HTML page is read.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
+from briefgen.corpus.metadata import meta_from_fields
 from briefgen.errors import CorpusError
+from briefgen.models import SourceMeta
 
 _BINARY_MAGIC = (
     (b"\x89PNG", "a PNG image"),
@@ -143,3 +147,46 @@ def extract_html_text(html: bytes | str) -> str:
     if not text:
         return ""
     return "\n\n".join(line.strip() for line in text.splitlines() if line.strip())
+
+
+# htmldate checks a found date against a latest plausible day. Its default is today, which
+# would make the same page read differently from one day to the next; a fixed bound does not.
+_LATEST_PAGE_DATE = "2099-12-31"
+# A page's URL or title that says it is an opinion piece.
+_OPINION_URL = re.compile(r"/(?:opinions?|commentisfree|op-?eds?|columns?)/", re.IGNORECASE)
+_OPINION_TITLE = re.compile(r"^\s*(?:opinion|op-?ed|commentary)\s*[|:]", re.IGNORECASE)
+
+
+def page_metadata(html: bytes | str) -> SourceMeta:
+    """Return what an HTML page says about itself: title, site name, author, date, URL, kind.
+
+    From trafilatura's metadata extraction (``<meta>`` tags, Open Graph, JSON-LD, bylines) and
+    htmldate for the publication date (reliable markup only, no guessing from the text).
+    ``kind`` is "opinion" when the page's URL or title says so, else unknown.
+    Deterministic: no network, no dependence on today's date.
+    """
+    from trafilatura.metadata import extract_metadata
+
+    try:
+        found = extract_metadata(
+            html if isinstance(html, str) else html.decode("utf-8", "replace"),
+            date_config={
+                "original_date": True,
+                "extensive_search": False,
+                "max_date": _LATEST_PAGE_DATE,
+            },
+        )
+    except Exception:  # noqa: BLE001 - a page's metadata is optional; its text is what counts
+        return SourceMeta()
+    url, title = found.url, found.title
+    opinion = bool(url and _OPINION_URL.search(url)) or bool(title and _OPINION_TITLE.match(title))
+    if title and opinion:
+        title = _OPINION_TITLE.sub("", title).strip() or title
+    return meta_from_fields({
+        "title": title,
+        "outlet": found.sitename,
+        "author": found.author.replace("; ", ", ") if found.author else None,
+        "date": found.date,
+        "url": url if url and url.startswith(("http://", "https://")) else None,
+        "kind": "opinion" if opinion else None,
+    })

@@ -19,14 +19,20 @@ import json
 import os
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import yaml
 
 from briefgen.corpus.clean import clean_text
-from briefgen.corpus.decode import SkippedInput, decode_bytes, extract_html_text, reject_binary
+from briefgen.corpus.decode import (
+    SkippedInput,
+    decode_bytes,
+    extract_html_text,
+    page_metadata,
+    reject_binary,
+)
 from briefgen.corpus.jsonl import jsonl_chunks
 from briefgen.corpus.metadata import NO_META, load_metadata, merge_meta, meta_from_fields
 from briefgen.corpus.passages import build_passages
@@ -111,8 +117,10 @@ def make_document(
 ) -> Document:
     """Clean decoded article text and split it into passages (pure: no I/O)."""
     cleaned = clean_text(text, fmt)
-    if not meta.title and cleaned.title:
-        meta = replace(meta, title=cleaned.title)  # inferred: the page's first line
+    # Inferred from the text (headline, byline, dateline): only where nothing better said it.
+    if cleaned.title or cleaned.author or cleaned.outlet or cleaned.date:
+        meta = merge_meta(meta, SourceMeta(title=cleaned.title, outlet=cleaned.outlet,
+                                           author=cleaned.author, date=cleaned.date))
     source = Source(
         doc_id=doc_id,
         source_path=source_path,
@@ -253,7 +261,7 @@ def read_raw(
             raise SkippedInput("empty file")
         data = _read_capped(path, cfg.config.corpus.max_file_mb)
         sha = hashlib.sha256(data).hexdigest()
-        own_meta = SourceMeta()
+        own_meta = page_meta = SourceMeta()
         if fmt == "html":
             reject_binary(data)
             text = extract_html_text(data)
@@ -261,6 +269,7 @@ def read_raw(
                 raise SkippedInput(
                     "no article text found in the HTML (unreadable or not an article page)"
                 )
+            page_meta = page_metadata(data)
         else:
             text = decode_bytes(data)
             if not text.strip():
@@ -278,7 +287,8 @@ def read_raw(
         source_path=source_path,
         text=text,
         sha256=sha,
-        meta=merge_meta(own_meta, yaml_meta),
+        # The article's own fields, then corpus.yaml, then what the page says about itself.
+        meta=merge_meta(own_meta, yaml_meta, page_meta),
         fmt=fmt,
     )
 

@@ -10,7 +10,8 @@ Contracts every backend keeps (the parametrized store tests hold both to them):
   ``query.any_of`` (a phrase is its tokens, consecutive, as ``Store.analyzer()`` makes them), at
   least one of ``query.require`` (when given) and none of ``query.exclude``; only documents dated
   inside ``[date_from, date_to]`` (inclusive, compared on ``YYYY-MM-DD``) when a bound is given;
-  at most ``query.limit`` hits, most relevant first, ties by passage order in the corpus.
+  none dated after ``query.as_of`` when it is given (undated documents stay: "the corpus as it
+  stood that day" cannot tell when they were written); at most ``query.limit`` hits, most relevant first, ties by passage order in the corpus.
   ``Hit.relevance`` is a non-negative number on the backend's own scale, with
   ``Store.relevance_half`` the value that the scorer maps to one half.
 - ``Store.analyzer()`` tokenizes text exactly as the backend matches it, so Python-side scoring
@@ -61,6 +62,7 @@ class TopicQuery:
     date_from: str | None = None  # YYYY-MM-DD, inclusive; undated documents are left out
     date_to: str | None = None
     limit: int = 1000
+    as_of: str | None = None  # YYYY-MM-DD: documents dated after it are left out, undated ones stay
 
 
 class Hit(NamedTuple):
@@ -135,6 +137,11 @@ class Store(Protocol):
 
     def date_summary(self) -> DateSummary:
         """Return (sources, sources with an ISO date, earliest date, latest date)."""
+        ...
+
+    def count_dated(self, date_from: str | None, date_to: str | None) -> int:
+        """Return how many sources have an ISO date inside ``[date_from, date_to]`` (inclusive;
+        ``None`` leaves that side open), compared on ``YYYY-MM-DD``."""
         ...
 
 

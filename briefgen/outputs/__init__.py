@@ -21,6 +21,13 @@ OUTPUTS = OutputRegistry([md.OUTPUT, html.OUTPUT, pdf.OUTPUT, json.OUTPUT])
 DEFAULT_FORMATS: tuple[str, ...] = ("md", "pdf", "json")
 
 
+def file_hashes(rendered: dict[str, bytes]) -> dict[str, str]:
+    """Return file name -> sha256 of rendered formats (what brief.json records of them)."""
+    import hashlib
+
+    return {OUTPUTS.get(f).filename: hashlib.sha256(data).hexdigest() for f, data in rendered.items()}
+
+
 def _check_format_name(value: object) -> object:
     problem = OUTPUTS.name_problem(value)
     if problem:

@@ -1,6 +1,6 @@
 """What an output format is, and the registry of them.
 
-An :class:`Output` turns a :class:`~briefgen.brief.assemble.Brief` into the bytes of one file
+An :class:`Output` turns a :class:`~briefgen.brief.model.Brief` into the bytes of one file
 (``brief.md``, ``brief.html``, ...). The registry (``briefgen.outputs.OUTPUTS``) is the one list
 of formats: config validation of ``formats:`` and ``attach:``, ``--format`` parsing and its
 ``--help``, and the file writer all read it, so a new format is one module and one template.
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 from briefgen.errors import ConfigError
 
 if TYPE_CHECKING:
-    from briefgen.brief.assemble import Brief
+    from briefgen.brief.model import Brief
 
 T = TypeVar("T")
 
@@ -40,6 +40,16 @@ class RenderContext:
         if key not in self.results:
             self.results[key] = make()
         return self.results[key]  # type: ignore[no-any-return]
+
+
+#: ``RenderContext.results`` key: file name -> sha256 of the files rendered before an output
+#: that records them (``records_files``: brief.json), which renders after the others.
+FILES_KEY = "files"
+
+
+def records_files(output: Output) -> bool:
+    """Tell whether an output records the other files' sha256 (so it renders after them)."""
+    return bool(getattr(output, "records_files", False))
 
 
 class Output(Protocol):

@@ -15,7 +15,7 @@ from briefgen.outputs.base import RenderContext
 from briefgen.outputs.md import markdown_text
 
 if TYPE_CHECKING:
-    from briefgen.brief.assemble import Brief
+    from briefgen.brief.model import Brief
 
 TEMPLATE = "brief.standalone.html.j2"
 

@@ -1,13 +1,17 @@
-"""brief.json: the audit record (``brief_record``) that `briefgen verify` re-checks."""
+"""brief.json: the audit record (``briefgen.brief.record``) that `briefgen verify` re-checks.
+
+It records the sha256 of the other files of the build, so it is rendered after them
+(``records_files``; their hashes come in ``context.results[FILES_KEY]``).
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from briefgen.outputs.base import RenderContext
+from briefgen.outputs.base import FILES_KEY, RenderContext
 
 if TYPE_CHECKING:
-    from briefgen.brief.assemble import Brief
+    from briefgen.brief.model import Brief
 
 
 class JsonOutput:
@@ -17,15 +21,13 @@ class JsonOutput:
     filename = "brief.json"
     summary = "audit record for `briefgen verify`"
     guarded = False
+    records_files = True
 
     def render(self, brief: Brief, context: RenderContext) -> bytes:
-        """Return the record: stable key order, UTF-8, a final newline."""
-        import json
+        """Return the record: stable key order, UTF-8, a final newline, its own hash last."""
+        from briefgen.brief.record import record_text
 
-        from briefgen.brief.record import brief_record
-
-        text = json.dumps(brief_record(brief), ensure_ascii=False, indent=2) + "\n"
-        return text.encode("utf-8")
+        return record_text(brief, context.results.get(FILES_KEY, {})).encode("utf-8")
 
 
 OUTPUT = JsonOutput()

@@ -119,6 +119,8 @@ class BriefLayout(Treeprocessor):  # type: ignore[misc]
         else:
             notes = self._take_notes(root)
         self._mark_paragraphs(root)
+        if self.layout == "print":
+            self._wrap_quote_lines(root)
         self._wrap_sections(root)
         if notes is not None:
             root.append(notes)
@@ -182,6 +184,22 @@ class BriefLayout(Treeprocessor):  # type: ignore[misc]
                 _add_class(first, "new")  # type: ignore[arg-type]
             if self._text(p).startswith("— "):
                 _add_class(p, "attribution")
+
+    def _wrap_quote_lines(self, root: etree.Element) -> None:
+        """Wrap each quote paragraph's content in ``<span class="quote-text">``.
+
+        The stylesheet draws a quote's rule on that span, line by line: a paragraph box cut
+        by a page break stretches to the foot of the page, and a rule drawn on it would run
+        down the blank below the quote's last line there.
+        """
+        for quote in root.iter("blockquote"):
+            for p in quote.findall("p"):
+                span = etree.Element("span", {"class": "quote-text"})
+                span.text, p.text = p.text, None
+                for child in list(p):
+                    p.remove(child)
+                    span.append(child)
+                p.append(span)
 
     def _wrap_sections(self, root: etree.Element) -> None:
         """Put the title block in <header> and each h2 with what follows in a <section>."""

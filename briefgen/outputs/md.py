@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from briefgen.outputs.base import RenderContext
 
 if TYPE_CHECKING:
-    from briefgen.brief.assemble import Brief
+    from briefgen.brief.model import Brief
 
 TEMPLATE = "brief.md.j2"
 

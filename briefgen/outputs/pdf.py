@@ -18,7 +18,7 @@ from briefgen.outputs.guard import stage
 from briefgen.outputs.md import markdown_text
 
 if TYPE_CHECKING:
-    from briefgen.brief.assemble import Brief
+    from briefgen.brief.model import Brief
 
 PAGE_TEMPLATE = "brief.html.j2"  # the page WeasyPrint prints
 CSS_FILE = "brief.css"

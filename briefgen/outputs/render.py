@@ -12,17 +12,25 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from briefgen.brief.assemble import Brief
-from briefgen.outputs import OUTPUTS
-from briefgen.outputs.base import LaidOutOutput, RenderContext
+from briefgen.brief.model import Brief
+from briefgen.outputs import OUTPUTS, file_hashes
+from briefgen.outputs.base import FILES_KEY, LaidOutOutput, RenderContext, records_files
 
 
 def render_outputs(
     brief: Brief, formats: Sequence[str], template_dirs: Sequence[Path]
 ) -> dict[str, bytes]:
-    """Render every requested format in this process; return format → bytes."""
+    """Render every requested format in this process; return format → bytes.
+
+    An output that records the others' sha256 (brief.json) renders after them.
+    """
     context = RenderContext(tuple(template_dirs))
-    return {name: OUTPUTS.get(name).render(brief, context) for name in formats}
+    rendered: dict[str, bytes] = {}
+    for name in sorted(formats, key=lambda n: records_files(OUTPUTS.get(n))):
+        if records_files(OUTPUTS.get(name)):
+            context.results[FILES_KEY] = file_hashes(rendered)
+        rendered[name] = OUTPUTS.get(name).render(brief, context)
+    return {name: rendered[name] for name in formats}
 
 
 def render_guarded(

@@ -17,7 +17,8 @@ import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
-from briefgen.brief.assemble import Brief, long_date
+from briefgen.brief.cite import long_date
+from briefgen.brief.model import Brief
 from briefgen.errors import RenderError
 from briefgen.outputs.guard import stage
 from briefgen.outputs.markup import escape_markdown, github_slug, new_markdown

@@ -20,7 +20,7 @@ from briefgen.schedule.history import DONE, RunHistory, RunRow
 from briefgen.schedule.state import lock_path, open_history
 
 if TYPE_CHECKING:
-    from briefgen.brief.assemble import Brief
+    from briefgen.brief.model import Brief
     from briefgen.config.schema import BriefSpec, LoadedConfig
 
 

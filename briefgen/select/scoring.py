@@ -84,7 +84,12 @@ class CompiledTopic:
         self._first_tokens = frozenset(t.stems[0] for t in self.terms)
 
     def query(
-        self, *, date_from: str | None = None, date_to: str | None = None, limit: int = 1000
+        self,
+        *,
+        date_from: str | None = None,
+        date_to: str | None = None,
+        limit: int = 1000,
+        as_of: str | None = None,
     ) -> TopicQuery:
         """Return the store query retrieving the topic's candidates."""
 
@@ -92,7 +97,7 @@ class CompiledTopic:
             return tuple(Phrase(t.label, t.stems) for t in terms)
 
         return TopicQuery(phrases(self.terms), phrases(self.require), phrases(self.exclude),
-                          date_from, date_to, limit)
+                          date_from, date_to, limit, as_of)
 
     def score(self, stems: Sequence[str]) -> Evidence:
         """Score one text's stemmed tokens against the topic."""

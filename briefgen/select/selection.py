@@ -6,6 +6,8 @@ Steps (``select_passages``):
    one ``require`` term, no ``exclude`` term; ``Japan-China`` is the phrase "japan china").
    Up to ``CANDIDATES`` passages come back, most relevant first. With a date window only
    dated sources are kept: an undated article cannot be shown to fall inside the window.
+   With ``as_of`` (the corpus as it stood that day), sources dated after it are left out and
+   undated ones kept.
 2. Score each candidate in Python with ``briefgen.select.scoring`` (same tokens and stems as the
    index). ``min_score``, ``require`` and ``exclude`` apply to the topic *evidence*::
 
@@ -20,8 +22,9 @@ Steps (``select_passages``):
    passage with the highest ``score * SOURCE_DECAY ** (passages already taken from its
    source)``, never more than ``max_per_source`` from one source. The picks are listed by
    score. Every tie is broken by (doc_id, ordinal), so output is deterministic.
-5. For each pick, find the sentence that states the topic best (most evidence; the earliest
-   of equals): ``ScoredPassage.key_sentence``, where the brief's key point quotes from.
+5. For each pick, find the sentence that states the topic best (one with a ``require`` term
+   first, then the most evidence; the earliest of equals): ``ScoredPassage.key_sentence``,
+   where the brief's key point quotes from.
 
 Steps 3 and 4 run together, lazily: near-duplicate groups are formed in score order only as
 far as the picking needs (a passage not yet grouped scores at most the next candidate, so
@@ -82,16 +85,32 @@ def date_window(
     return start, end
 
 
+def windowed(topic: Topic, *, since: dt.date | None = None, within_days: int | None = None) -> Topic:
+    """Narrow a topic's date window to a run's ``--since`` / ``--within-days`` (the narrower wins)."""
+    update: dict[str, object] = {}
+    if within_days is not None:
+        update["within_days"] = min(within_days, topic.within_days or within_days)
+    if since is not None:
+        update["date_from"] = max(since, topic.date_from or since)
+    return topic.model_copy(update=update) if update else topic
+
+
 def select_topic(
     cfg: LoadedConfig,
     topic_key: str,
     *,
     limit: int | None = None,
     as_of: dt.date | None = None,
+    since: dt.date | None = None,
+    within_days: int | None = None,
     store: Store | None = None,
 ) -> TopicSelection:
-    """Select the passages of a configured topic (opening the store if none is given)."""
-    topic = find_topic(cfg, topic_key)
+    """Select the passages of a configured topic (opening the store if none is given).
+
+    ``as_of``: the corpus as it stood that day (sources dated later left out); ``since`` and
+    ``within_days`` narrow the topic's own date window for this run.
+    """
+    topic = windowed(find_topic(cfg, topic_key), since=since, within_days=within_days)
     if store is not None:
         return select_passages(topic, store, key=topic_key, limit=limit, as_of=as_of)
     with open_store(cfg) as opened:
@@ -137,16 +156,17 @@ def select_passages(
 def key_sentence(compiled: CompiledTopic, text: str) -> int:
     """Return where the sentence of ``text`` that best states the topic begins.
 
-    That is the sentence with the most topic evidence; of equals, the earliest, so a passage
-    whose opening sentence is as strong as any other keeps its opening (the brief's key
-    points quote from there).
+    That is a sentence holding a ``require`` term (when the topic has them) with the most
+    topic evidence; of equals, the earliest, so a passage whose opening sentence is as strong
+    as any other keeps its opening (the brief's key points quote from there).
     """
     spans = sentence_spans(text)
     if len(spans) < 2:
         return 0
     stems = compiled.analyzer.stems_many([text[start:end] for start, end in spans])
-    evidence = [compiled.score(s).evidence for s in stems]
-    best = max(range(len(spans)), key=lambda i: (evidence[i], -i))
+    scores = [compiled.score(s) for s in stems]
+    best = max(range(len(spans)), key=lambda i: (
+        scores[i].required and scores[i].evidence > 0, scores[i].evidence, -i))
     return spans[best][0] if best else 0
 
 
@@ -161,6 +181,7 @@ def scored_candidates(
         date_from=start.isoformat() if start else None,
         date_to=end.isoformat() if end else None,
         limit=retrieve,
+        as_of=as_of.isoformat() if as_of else None,
     ))
     texts = [hit.passage.text for hit in hits]
     topic = compiled.topic

@@ -124,12 +124,15 @@ def snapshot_hash_of(con: sqlite3.Connection) -> str:
     return digest.hexdigest()
 
 
+#: SQL condition: the document's date is an ISO date (``YYYY-MM-DD``, maybe with a time).
+ISO_DATE_SQL = "date GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]*'"
+
+
 def date_summary_of(con: sqlite3.Connection) -> tuple[int, int, str | None, str | None]:
     """Return (sources, sources with an ISO date, earliest date, latest date), in one query."""
     row = con.execute(
-        "SELECT COUNT(*), COUNT(day), MIN(day), MAX(day) FROM (SELECT CASE WHEN date GLOB "
-        "'[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]*' THEN substr(date, 1, 10) END AS day "
-        "FROM documents)"
+        f"SELECT COUNT(*), COUNT(day), MIN(day), MAX(day) FROM (SELECT CASE WHEN {ISO_DATE_SQL} "
+        "THEN substr(date, 1, 10) END AS day FROM documents)"
     ).fetchone()
     return int(row[0]), int(row[1]), row[2], row[3]
 

@@ -21,6 +21,7 @@ from briefgen.index.base import DateSummary, Hit, Phrase, TopicQuery, chunks_of
 from briefgen.index.sqlite.analyzer import FtsAnalyzer, fts_phrase
 from briefgen.index.sqlite.schema import (
     CORPUS_FACTS_KEY,
+    ISO_DATE_SQL,
     SCHEMA_VERSION,
     connect,
     date_summary_of,
@@ -68,7 +69,8 @@ class SqliteStore:
         """Return the passages matching ``query``, most relevant (BM25, positive) first.
 
         With a date window, only documents with a date inside it (inclusive, compared on
-        YYYY-MM-DD) are returned; undated documents cannot be placed in a window.
+        YYYY-MM-DD) are returned; undated documents cannot be placed in a window. With
+        ``as_of``, documents dated after it are left out and undated ones kept.
         """
         match = match_expression(query)
         if not match:
@@ -82,6 +84,9 @@ class SqliteStore:
         if date_to is not None:
             where.append("substr(d.date, 1, 10) <= ?")
             params.append(date_to[:10])
+        if query.as_of is not None:
+            where.append("(d.date IS NULL OR substr(d.date, 1, 10) <= ?)")
+            params.append(query.as_of[:10])
         params.append(limit)
         # Rank the matches first and read only the rows that make the cut: joining every
         # match to its passage (and its text) before sorting costs twice as much on a big index.
@@ -163,6 +168,19 @@ class SqliteStore:
             sources, dated, date_from, date_to = stored
             return int(sources), int(dated), date_from, date_to
         return date_summary_of(self._con)
+
+    def count_dated(self, date_from: str | None, date_to: str | None) -> int:
+        """Return how many sources have an ISO date inside ``[date_from, date_to]`` (inclusive)."""
+        where = [ISO_DATE_SQL]
+        params: list[str] = []
+        if date_from is not None:
+            where.append("substr(date, 1, 10) >= ?")
+            params.append(date_from[:10])
+        if date_to is not None:
+            where.append("substr(date, 1, 10) <= ?")
+            params.append(date_to[:10])
+        sql = f"SELECT COUNT(*) FROM documents WHERE {' AND '.join(where)}"
+        return int(self._con.execute(sql, params).fetchone()[0])
 
     def _stored_facts(self) -> dict[str, Any]:
         row = self._con.execute(
