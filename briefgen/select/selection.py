@@ -55,6 +55,10 @@ if TYPE_CHECKING:
     from briefgen.index.base import Store
 
 CANDIDATES = 1000  # passages retrieved by the store before Python scoring
+#: For a brief's section (no --limit): how many of the candidates with the most term evidence
+#: get the article-context and semantic parts, the costly ones (tokenizing, embedding). A
+#: section shows a handful of passages; `select --limit` and `topic fit` score every candidate.
+ENRICHED = 300
 
 
 def find_topic(cfg: LoadedConfig, topic_key: str) -> Topic:
@@ -134,8 +138,8 @@ def select_passages(
     analyzer = store.analyzer()
     try:
         compiled = CompiledTopic(topic, analyzer)
-        retrieve = CANDIDATES if limit is None else max(CANDIDATES, limit)
-        candidates = scored_candidates(compiled, store, as_of, retrieve=retrieve)
+        retrieve, enrich = (CANDIDATES, ENRICHED) if limit is None else (max(CANDIDATES, limit), None)
+        candidates = scored_candidates(compiled, store, as_of, retrieve=retrieve, enrich=enrich)
         groups = NearDuplicateGroups(content_stem_sets([c.stems for c in candidates], analyzer))
         wanted, per_source = (
             (topic.max_passages, topic.max_per_source) if limit is None else (limit, limit)
@@ -171,9 +175,18 @@ def key_sentence(compiled: CompiledTopic, text: str) -> int:
 
 
 def scored_candidates(
-    compiled: CompiledTopic, store: Store, as_of: dt.date | None, *, retrieve: int = CANDIDATES
+    compiled: CompiledTopic,
+    store: Store,
+    as_of: dt.date | None,
+    *,
+    retrieve: int = CANDIDATES,
+    enrich: int | None = None,
 ) -> list[Candidate]:
-    """Retrieve and score the passages that qualify for the topic, best first."""
+    """Retrieve and score the passages that qualify for the topic, best first.
+
+    ``enrich``: only the best this many candidates by term evidence get the article-context and
+    semantic parts (the others must qualify on their terms); None: every candidate.
+    """
     start, end = date_window(compiled.topic, as_of)
     if start is not None and end is not None and start > end:
         return []
@@ -188,21 +201,25 @@ def scored_candidates(
     scored = [(hit, stems, compiled.score(stems))
               for hit, stems in zip(hits, compiled.analyzer.stems_many(texts), strict=True)]
     scored = [(hit, stems, ev) for hit, stems, ev in scored if ev.required and ev.excluded_by is None]
+    if enrich is not None and len(scored) > enrich:
+        # Stable: of equal evidence, the store's more relevant hit first.
+        scored.sort(key=lambda item: -item[2].evidence)
+    rich = scored if enrich is None else scored[:enrich]
     context = (
-        article_evidence(compiled, store, (hit.source for hit, _, _ in scored))
+        article_evidence(compiled, store, (hit.source for hit, _, _ in rich))
         if topic.context_weight else {}
     )
     similarity = (
-        semantic_similarity(topic, [hit.passage.text for hit, _, _ in scored])
+        semantic_similarity(topic, [hit.passage.text for hit, _, _ in rich])
         if semantic_enabled(topic) else []
     )
     out = []
     for i, (hit, stems, evidence) in enumerate(scored):
         parts = [("evidence", evidence.evidence)]
-        if topic.context_weight:
+        if topic.context_weight and i < len(rich):
             article = context.get(hit.source.doc_id, NO_EVIDENCE)
             parts.append(("context", topic.context_weight * article.total))
-        if similarity:
+        if similarity and i < len(rich):
             parts.append(("semantic", topic.semantic_weight * similarity[i]))
         # The threshold applies to the topic signals; relevance only orders equals.
         if sum(value for _, value in parts) >= topic.min_score:
