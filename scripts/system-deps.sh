@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Install the Debian packages briefgen needs (WeasyPrint's Pango stack, fonts,
-# HarfBuzz subsetting for fast PDF font embedding). Idempotent: installs only
+# HarfBuzz subsetting for fast PDF font embedding) and the PostgreSQL server the tests start
+# (throw-away, on 127.0.0.1; briefgen itself needs no server unless index.backend is
+# postgresql). Idempotent: installs only
 # what is missing, and does nothing on systems without apt-get.
 set -euo pipefail
 pkgs=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 fontconfig
-      fonts-dejavu-core fonts-dejavu-extra fonts-noto-core poppler-utils)
+      fonts-dejavu-core fonts-dejavu-extra fonts-noto-core poppler-utils postgresql)
 command -v dpkg-query >/dev/null 2>&1 || { echo "system-deps: no dpkg; install Pango and fonts yourself"; exit 0; }
 missing=()
 for p in "${pkgs[@]}"; do

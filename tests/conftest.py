@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -49,6 +51,38 @@ def txt_corpus(tmp_path: Path) -> LoadedConfig:
     for name, topic in (("alpha", "tariff"), ("beta", "alliance"), ("gamma", "semiconductor")):
         (folder / f"{name}.txt").write_text(article(topic), encoding="utf-8")
     return make_cfg(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[Any]:
+    """A throw-away PostgreSQL server for the session (tests/pgserver.py); skips when the
+    server binaries are not installed."""
+    try:
+        import pgserver
+    except ImportError as exc:  # psycopg absent: not installed with the test extra
+        pytest.skip(f"psycopg is not installed ({exc}); pip install -e '.[test]'")
+    try:
+        server = pgserver.start_server()
+    except FileNotFoundError as exc:
+        pytest.skip(str(exc))
+    yield server
+    server.destroy()
+
+
+@pytest.fixture
+def pg_url(pg_server: Any) -> str:
+    """The URL of a new, empty database on the session's server (started again if a test stopped it)."""
+    if not pg_server.running():
+        pg_server.start()
+    return str(pg_server.new_database())
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def index_settings(request: pytest.FixtureRequest) -> dict[str, object]:
+    """The ``index:`` settings of each backend in turn (a new database for postgresql)."""
+    if request.param == "sqlite":
+        return {"backend": "sqlite"}
+    return {"backend": "postgresql", "url": request.getfixturevalue("pg_url")}
 
 
 @pytest.fixture

@@ -20,9 +20,14 @@ def article(topic: str, n: int = 3) -> str:
     return "\n\n".join(paragraphs) + "\n"
 
 
-def make_cfg(root: Path, corpus_path: str = "corpus", **corpus_settings: object) -> LoadedConfig:
-    """Return a config for a corpus under ``root`` (no metadata file, no topics)."""
-    data = {"corpus": {"path": corpus_path, "metadata": None, **corpus_settings}, "topic_files": []}
+def make_cfg(
+    root: Path, corpus_path: str = "corpus", *, index: dict[str, object] | None = None,
+    **corpus_settings: object,
+) -> LoadedConfig:
+    """Return a config for a corpus under ``root`` (no metadata file, no topics); ``index``: the
+    index settings (default: the SQLite index)."""
+    data = {"corpus": {"path": corpus_path, "metadata": None, **corpus_settings}, "topic_files": [],
+            "index": index or {}}
     return LoadedConfig(config=Config.model_validate(data), path=root / "config.yaml", root=root, topics={})
 
 

@@ -21,7 +21,7 @@ from pydantic import (
     field_validator,
 )
 
-from briefgen.config import checks
+from briefgen.config import checks, dburl
 from briefgen.deliver import DeliverSettings
 from briefgen.outputs import DEFAULT_FORMATS, FormatName
 
@@ -99,6 +99,14 @@ class IndexSettings(StrictModel):
     """The PostgreSQL connection URL without a password, e.g.
     `postgresql://briefgen@db.example.org:5432/briefgen`; default: BRIEFGEN_DATABASE_URL. The
     password comes from PGPASSWORD or ~/.pgpass, never from this file."""
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        problem = None if value is None else dburl.database_url_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
 
 
 class Topic(StrictModel):

@@ -1,0 +1,283 @@
+"""The PostgreSQL index: tsvector + GIN in the ``briefgen`` schema of a shared database.
+
+Implements :class:`briefgen.index.base.Store` (``PgStore``) and the backend (``BACKEND``). A
+:class:`~briefgen.index.base.TopicQuery` becomes one ``tsquery`` of phrase literals made of the
+analyzer's tokens (no PostgreSQL parser or dictionary touches them), so that the same passages
+match as in SQLite; relevance is FTS5's bm25, computed from the same counts
+(``briefgen.index.postgres.tsv``). Every read runs in one repeatable-read snapshot, so a search
+never mixes two states of an index that another host is updating.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Self
+
+import psycopg
+
+from briefgen.errors import StoreError
+from briefgen.index.base import DateSummary, Hit, TopicQuery
+from briefgen.index.postgres import schema, tsv
+from briefgen.index.postgres.connection import (
+    SCHEMA,
+    Connection,
+    connect,
+    database_error,
+    database_url,
+    fetch_one,
+    location,
+)
+from briefgen.index.postgres.writer import PgWriter, open_for_update
+from briefgen.index.sqlite.analyzer import FtsAnalyzer
+from briefgen.models import Passage, Source, SourceMeta
+
+if TYPE_CHECKING:
+    from briefgen.config.schema import LoadedConfig
+
+S = SCHEMA
+#: bm25 (as FTS5 computes it) that the scorer maps to one half: the SQLite backend's value.
+BM25_HALF = 5.0
+
+_PASSAGE_COLS = 'd.doc_id, p.ordinal, p.start, p."end", p.text, p.section'
+_SOURCE_COLS = ("d.doc_id, d.source_path, d.sha256, d.title, d.outlet, d.author, d.date, d.url, "
+                "d.kind, d.warnings")
+
+
+class PgStore:
+    """Read-only queries over the PostgreSQL index; use as a context manager or call ``close()``."""
+
+    relevance_half = BM25_HALF
+
+    def __init__(self, con: Connection, where: str) -> None:
+        self._con = con
+        self.location = where
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the session."""
+        with contextlib.suppress(psycopg.Error):
+            self._con.close()
+
+    def analyzer(self) -> FtsAnalyzer:
+        """Return an analyzer that tokenizes as this index was written (FTS5's tokenizer)."""
+        return FtsAnalyzer()
+
+    @contextlib.contextmanager
+    def _snapshot(self) -> Iterator[Connection]:
+        """Run the block in one read-only, repeatable-read transaction; errors in one line."""
+        try:
+            with self._con.transaction():
+                yield self._con
+        except psycopg.Error as exc:
+            raise database_error(self.location, exc) from exc
+
+    def search(self, query: TopicQuery) -> list[Hit]:
+        """Return the passages matching ``query``, most relevant (FTS5's bm25) first."""
+        analyzer = self.analyzer()
+        try:
+            texts = [p.text for p in (*query.any_of, *query.require, *query.exclude)]
+            stems = iter(analyzer.stems_many(texts))
+        finally:
+            analyzer.close()
+        any_of = [s for _ in query.any_of if (s := next(stems))]
+        require = [s for _ in query.require if (s := next(stems))]
+        exclude = [s for _ in query.exclude if (s := next(stems))]
+        # As FTS5: an empty phrase matches nothing, and so is no alternative, requirement or
+        # exclusion; a query left without alternatives (or requirements) matches nothing.
+        if not any_of or (query.require and not require) or query.limit <= 0:
+            return []
+        with self._snapshot() as con:
+            return self._search(con, query, any_of, require, exclude)
+
+    def _search(
+        self,
+        con: Connection,
+        query: TopicQuery,
+        any_of: list[tuple[str, ...]],
+        require: list[tuple[str, ...]],
+        exclude: list[tuple[str, ...]],
+    ) -> list[Hit]:
+        scored = [*any_of, *require]  # excluded phrases never occur in a match: they add 0
+        distinct = list(dict.fromkeys(scored))
+        rows, tokens = self._totals(con)
+        if not rows:
+            return []
+        counts = fetch_one(
+            con,
+            "SELECT " + ", ".join("count(*) FILTER (WHERE tsv @@ %s::tsquery)" for _ in distinct)
+            + f" FROM {S}.passages WHERE tsv @@ %s::tsquery",
+            [*(tsv.phrase_query(p) for p in distinct), tsv.any_query(distinct)],
+        )
+        idf = {p: tsv.idf(rows, int(n)) for p, n in zip(distinct, counts, strict=True)}
+        idfs = [idf[p] for p in scored]
+        avgdl = float(tokens) / float(rows)
+        where = ["p.tsv @@ %s::tsquery"]
+        params: list[Any] = [sorted({t for p in distinct for t in p}),
+                             tsv.match_query(any_of, require, exclude)]
+        join = ""
+        for bound, op in ((query.date_from, ">="), (query.date_to, "<=")):
+            if bound is not None:
+                join = f" JOIN {S}.documents d ON d.id = p.doc"
+                where.append(f"substr(d.date, 1, 10) {op} %s")
+                params.append(bound[:10])
+        if query.as_of is not None:  # later-dated documents out, undated ones kept
+            join = f" JOIN {S}.documents d ON d.id = p.doc"
+            where.append("(d.date IS NULL OR substr(d.date, 1, 10) <= %s)")
+            params.append(query.as_of[:10])
+        ranked = []
+        with con.cursor() as cur:
+            cur.execute(
+                "SELECT p.id, p.ntok, ts_filter(setweight(p.tsv, 'A', %s::text[]), '{a}')::text "
+                f"FROM {S}.passages p{join} WHERE {' AND '.join(where)}",
+                params,
+            )
+            for pid, ntok, found in cur:
+                positions = tsv.positions_of(found)
+                freqs = [tsv.phrase_count(p, positions) for p in scored]
+                ranked.append((-tsv.bm25(freqs, idfs, ntok, avgdl), pid))
+        ranked.sort()
+        best = {pid: -score for score, pid in ranked[: query.limit]}
+        if not best:
+            return []
+        found_rows = con.execute(
+            f"SELECT {_PASSAGE_COLS}, {_SOURCE_COLS}, p.id FROM {S}.passages p "
+            f"JOIN {S}.documents d ON d.id = p.doc WHERE p.id = ANY(%s)",
+            (list(best),),
+        ).fetchall()
+        found_rows.sort(key=lambda r: (-best[r[-1]], r[-1]))
+        return [Hit(_passage(r, 0), _source(r, 6), best[r[-1]]) for r in found_rows]
+
+
+    def _totals(self, con: Connection) -> tuple[int, int]:
+        """Return (passages, tokens): stored by the indexer, else counted."""
+        stored = schema.stored_facts(con).get("passage_totals")
+        if isinstance(stored, list) and len(stored) == 2:
+            return int(stored[0]), int(stored[1])
+        return schema.passage_totals_of(con)
+
+    def source(self, doc_id: str) -> Source | None:
+        """Return the indexed source with this doc_id, if any."""
+        with self._snapshot() as con:
+            row = con.execute(f"SELECT {_SOURCE_COLS} FROM {S}.documents d WHERE d.doc_id = %s",
+                              (doc_id,)).fetchone()
+        return None if row is None else _source(row, 0)
+
+    def sources(self) -> list[Source]:
+        """Return every indexed source, ordered by doc_id."""
+        with self._snapshot() as con:
+            rows = con.execute(f"SELECT {_SOURCE_COLS} FROM {S}.documents d ORDER BY d.doc_id").fetchall()
+        return [_source(row, 0) for row in rows]
+
+    def passages(self, doc_id: str) -> list[Passage]:
+        """Return a document's passages in order (empty if the document is not indexed)."""
+        with self._snapshot() as con:
+            rows = con.execute(
+                f"SELECT {_PASSAGE_COLS} FROM {S}.passages p JOIN {S}.documents d ON d.id = p.doc "
+                "WHERE d.doc_id = %s ORDER BY p.ordinal",
+                (doc_id,),
+            ).fetchall()
+        return [_passage(row, 0) for row in rows]
+
+    def snapshot_hash(self) -> str:
+        """Return a sha256 over the sorted (doc_id, sha256) pairs (stored by the indexer)."""
+        with self._snapshot() as con:
+            stored = schema.stored_facts(con).get("snapshot_hash")
+            return stored if isinstance(stored, str) else schema.snapshot_hash_of(con)
+
+    def count_dated(self, date_from: str | None, date_to: str | None) -> int:
+        """Return how many sources have an ISO date inside ``[date_from, date_to]`` (inclusive)."""
+        where = [schema.ISO_DATE_SQL]
+        params = []
+        for bound, op in ((date_from, ">="), (date_to, "<=")):
+            if bound is not None:
+                where.append(f"substr(date, 1, 10) {op} %s")
+                params.append(bound[:10])
+        with self._snapshot() as con:
+            return int(fetch_one(con, f"SELECT count(*) FROM {S}.documents WHERE "
+                                      + " AND ".join(where), params)[0])
+
+    def date_summary(self) -> DateSummary:
+        """Return (sources, sources with an ISO date, earliest date, latest date)."""
+        with self._snapshot() as con:
+            stored = schema.stored_facts(con).get("date_summary")
+            if isinstance(stored, list) and len(stored) == 4:
+                sources, dated, date_from, date_to = stored
+                return int(sources), int(dated), date_from, date_to
+            return schema.date_summary_of(con)
+
+
+def _passage(row: Sequence[Any], i: int) -> Passage:
+    return Passage(doc_id=row[i], ordinal=row[i + 1], start=row[i + 2], end=row[i + 3],
+                   text=row[i + 4], section=row[i + 5])
+
+
+def _source(row: Sequence[Any], i: int) -> Source:
+    return Source(
+        doc_id=row[i],
+        source_path=row[i + 1],
+        sha256=row[i + 2],
+        meta=SourceMeta(*row[i + 3 : i + 9]),
+        warnings=() if row[i + 9] == "[]" else tuple(json.loads(row[i + 9])),
+    )
+
+
+def open_store(cfg: LoadedConfig) -> PgStore:
+    """Open the configured database for queries; raise StoreError if it holds no index yet."""
+    url = database_url(cfg)
+    where = location(url)
+    con = connect(url, "read", autocommit=False)
+    try:
+        version = schema.index_version(con)
+        con.rollback()
+        con.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        con.read_only = True
+    except psycopg.Error as exc:
+        con.close()
+        raise database_error(where, exc) from exc
+    if version == 0:
+        con.close()
+        raise StoreError(f"{where}: no index in this database yet; run `briefgen index` first")
+    if version != schema.INDEX_SCHEMA_VERSION:
+        con.close()
+        raise StoreError(
+            f"{where}: the index has schema version {version}, this briefgen needs "
+            f"{schema.INDEX_SCHEMA_VERSION}; run `briefgen index` to rebuild it"
+        )
+    return PgStore(con, where)
+
+
+class PgBackend:
+    """The shared backend: one PostgreSQL database for every host."""
+
+    name = "postgresql"
+
+    def open_store(self, cfg: LoadedConfig) -> PgStore:
+        """Open the configured index for queries."""
+        return open_store(cfg)
+
+    @contextlib.contextmanager
+    def writer(self, cfg: LoadedConfig, notes: list[str]) -> Iterator[PgWriter]:
+        """Hold the update lock and yield a writer on the (created or rebuilt) index tables."""
+        with open_for_update(database_url(cfg), notes) as writer:
+            yield writer
+
+    def describe(self, cfg: LoadedConfig) -> str:
+        """Return the database URL (never with a password)."""
+        try:
+            return location(database_url(cfg))
+        except StoreError:
+            return "(no database configured)"
+
+    def parallel_selection(self, cfg: LoadedConfig) -> bool:
+        """Say whether to select topics in forked processes: no, the server does the work."""
+        return False
+
+
+BACKEND = PgBackend()
