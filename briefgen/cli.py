@@ -83,6 +83,9 @@ def init(directory: Path | None, force: bool) -> None:
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar, no summary.")
 @click.option("--verbose", "-v", is_flag=True,
               help="Print every skipped input, not only the first 10.")
+@click.option("--backend", type=click.Choice(["sqlite", "postgresql"]), default=None,
+              help="Index into this backend instead of index.backend (e.g. fill a PostgreSQL "
+                   "database before switching to it).")
 @handle_errors
 def index(
     config_path: Path | None,
@@ -90,11 +93,15 @@ def index(
     strict: bool,
     quiet: bool,
     verbose: bool,
+    backend: str | None,
 ) -> None:
     """Read the corpus and update the search index incrementally."""
+    from briefgen.index.backends import with_backend
     from briefgen.index.update import SUMMARY_MAX_SKIPPED, update_index
 
     cfg = load(config_path, topic_files)
+    if backend is not None:
+        cfg = with_backend(cfg, backend)
     shown = None if verbose else SUMMARY_MAX_SKIPPED  # as many as the summary lists
     summary = update_index(cfg, progress=not quiet, warn=warn, max_warnings=shown)
     if not quiet:

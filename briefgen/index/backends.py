@@ -43,6 +43,13 @@ def backend_for(cfg: LoadedConfig) -> Backend:
     return backend_named(cfg.config.index.backend)
 
 
+def with_backend(cfg: LoadedConfig, name: str) -> LoadedConfig:
+    """Return ``cfg`` with ``index.backend`` set to ``name`` (``briefgen index --backend``)."""
+    backend_named(name)  # an unknown name is refused here, before anything is read
+    index = cfg.config.index.model_copy(update={"backend": name})
+    return cfg.model_copy(update={"config": cfg.config.model_copy(update={"index": index})})
+
+
 def open_store(cfg: LoadedConfig) -> Store:
     """Open the configured index for queries (raise StoreError if there is none yet)."""
     return backend_for(cfg).open_store(cfg)
