@@ -22,6 +22,7 @@ import yaml
 from fake_pipeline import FakeBuild, load_config
 from pydantic import ValidationError
 
+from briefgen._fs import exclusive_lock
 from briefgen.config.schema import Schedule
 from briefgen.errors import ScheduleError
 from briefgen.listing import format_schedule_list
@@ -512,7 +513,7 @@ def test_two_run_due_processes_never_build_at_once(tmp_path: Path) -> None:
 def test_run_due_exits_3_while_the_lock_is_held(tmp_path: Path) -> None:
     cfg = make_cfg(tmp_path, daily=DAILY_TOKYO)
     run = Run(cfg)
-    with schedule.exclusive_lock(cfg.state_dir / "run-due.lock") as holder:
+    with exclusive_lock(cfg.state_dir / "run-due.lock") as holder:
         assert holder is None
         assert run(tokyo(2025, 3, 10, 7)).exit_code == 3
     assert run.build.calls == []

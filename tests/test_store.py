@@ -390,3 +390,11 @@ def test_doc_ids_sort_by_code_point_in_both_backends(
                            [h.passage.doc_id for h in ix.search(q("tariff", date_from="2024-01-05"))]))
     assert orders[0] == orders[1]
     assert orders[0][0] == sorted(r["id"] for r in records)  # type: ignore[type-var]
+
+
+def test_passages_of_several_documents(seeds_cfg: LoadedConfig) -> None:
+    with open_store(seeds_cfg) as ix:
+        ids = [s.doc_id for s in ix.sources()]
+        found = ix.passages_of([ids[2], ids[0], "missing", ids[0]])
+        assert list(found) == sorted([ids[0], ids[2]])
+        assert all(found[d] == ix.passages(d) for d in found)

@@ -2,8 +2,8 @@
 
 What the scheduler, ``briefgen history``, ``briefgen build`` and ``briefgen deliver`` need from
 it is the :class:`RunHistory` protocol, over the plain rows below; ``sqlite_history.RunState``
-implements it in one SQLite file next to the index (``run_due.open_history`` opens it), and a
-shared database can implement it too. What it holds:
+implements it in one SQLite file next to the index, ``pg_history.PgRunState`` in the PostgreSQL
+database hosts share (``state.open_history`` opens the one ``index.backend`` chooses). What it holds:
 
 - runs: one per attempt at a slot (kind ``scheduled``; a slot's state is its newest attempt)
   or per manual build (kind ``manual``, no slot), with the output folder, the output files
@@ -18,9 +18,10 @@ was left by a process that was killed while sending.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
 RUNNING, DONE, FAILED, MISSED, GAVE_UP = "running", "done", "failed", "missed", "gave-up"
 STATUSES = (RUNNING, DONE, FAILED, MISSED, GAVE_UP)
@@ -70,10 +71,29 @@ class RunRow:
     kind: str = SCHEDULED
     summary: dict[str, Any] | None = None
     deliveries: tuple[DeliveryRow, ...] = field(default=())
+    host: str | None = None  # the host that made it (a history shared by hosts records it)
 
 
 class RunHistory(Protocol):
-    """What briefgen reads and writes in the run history (one implementation per store)."""
+    """What briefgen reads and writes in the run history (one implementation per store).
+
+    Locks: ``run-due`` holds the project's run lock (``state.run_lock``) for its whole call,
+    ``slot_lock(brief, slot)`` from planning a slot to the end of its build, and
+    ``delivery_lock()`` while it sends. A history that is one project's own file has an
+    exclusive run lock and free slot and delivery locks; a database shared by hosts the
+    reverse, across hosts. Each yields None when held, else who holds it. Either way a
+    "running" row (or a "sending" delivery) whose lock is free was left by a killed process.
+    """
+
+    where: str  # the file or database, for messages
+
+    def __enter__(self) -> Self: ...
+    def __exit__(self, *exc: object) -> None: ...
+    def close(self) -> None: ...
+
+    # -- locks --
+    def slot_lock(self, brief: str, slot: str) -> AbstractContextManager[str | None]: ...
+    def delivery_lock(self) -> AbstractContextManager[str | None]: ...
 
     # -- scheduled slots (manual builds never count here) --
     def last_slot(self, brief: str) -> str | None: ...
@@ -88,6 +108,7 @@ class RunHistory(Protocol):
     ) -> None: ...
     def record_missed(self, brief: str, slots: Iterable[str], *, reason: str) -> None: ...
     def interrupt_running(self, reason: str) -> list[RunRow]: ...
+    def add_row(self, row: RunRow) -> bool: ...  # copy from another history (migrate)
 
     # -- manual builds, reading any run --
     def record_manual(

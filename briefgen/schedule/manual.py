@@ -7,17 +7,18 @@ stay pending and that ``run-due`` (or the next) sends them.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from briefgen._fs import exclusive_lock, sha256_file
+from briefgen._fs import sha256_file
 from briefgen.deliver.email import address_problem
 from briefgen.errors import ConfigError, ScheduleError
 from briefgen.schedule import deliveries
 from briefgen.schedule.history import DONE, RunHistory, RunRow
-from briefgen.schedule.state import lock_path, open_history
+from briefgen.schedule.state import open_history, run_lock
 
 if TYPE_CHECKING:
     from briefgen.brief.model import Brief
@@ -105,10 +106,11 @@ def _run_to_send(history: RunHistory, brief: str, run_id: int | None) -> RunRow:
 
 
 def _send(cfg: LoadedConfig, ids: set[int], echo: deliveries.Echo) -> deliveries.DeliveryReport:
-    with exclusive_lock(lock_path(cfg)) as holder:
-        if holder is not None:
-            echo(f"briefgen run-due is running ({holder}): it sends these deliveries when it "
-                 "is done with its own")
+    with run_lock(cfg) as holder, contextlib.ExitStack() as opened:
+        history = opened.enter_context(open_history(cfg)) if holder is None else None
+        sender = None if history is None else opened.enter_context(history.delivery_lock())
+        if history is None or sender is not None:
+            echo(f"briefgen run-due is running ({holder or sender}): it sends these deliveries "
+                 "when it is done with its own")
             return deliveries.DeliveryReport()
-        with open_history(cfg) as history:
-            return deliveries.send_due(cfg, history, now=datetime.now(UTC), echo=echo, only=ids)
+        return deliveries.send_due(cfg, history, now=datetime.now(UTC), echo=echo, only=ids)

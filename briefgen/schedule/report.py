@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from briefgen.errors import ScheduleError
 from briefgen.schedule import slots as cronslots
 from briefgen.schedule.history import DONE, FAILED, MANUAL, MISSED, RUNNING, DeliveryRow, RunRow
-from briefgen.schedule.state import open_history, runs_db_path
+from briefgen.schedule.state import describe_history, history_exists, open_history
 
 if TYPE_CHECKING:
     from briefgen.config.schema import LoadedConfig
@@ -18,11 +18,10 @@ if TYPE_CHECKING:
 def format_history(cfg: LoadedConfig, brief: str | None, *, limit: int) -> str:
     """Show the newest ``limit`` runs (of one brief or all), newest first, each followed by
     its deliveries."""
-    path = runs_db_path(cfg)
-    if not path.exists():
+    if not history_exists(cfg):
         if brief is not None and brief not in cfg.config.briefs:
             raise ScheduleError(_unknown_brief(cfg, brief, []))
-        return f"no runs yet ({cfg.relative(path)} does not exist; see `briefgen run-due`)"
+        return f"no runs yet ({describe_history(cfg)} does not exist; see `briefgen run-due`)"
     with open_history(cfg, create=False) as state:
         if brief is not None and brief not in cfg.config.briefs and brief not in state.briefs():
             raise ScheduleError(_unknown_brief(cfg, brief, state.briefs()))
@@ -59,6 +58,8 @@ def _history_cells(cfg: LoadedConfig, row: RunRow) -> tuple[str, ...]:
         took = f"{seconds:.0f} s"
     if row.status == DONE:
         detail = f"{row.out_dir} ({len(row.files)} files)"
+        if row.host:
+            detail += f" on {row.host}"
     elif row.status == RUNNING:
         detail = "building now (or killed; retried on the next run)"
     else:

@@ -4,13 +4,17 @@ For each brief with a ``schedule:``, ``run_due`` takes the latest cron slot at o
 now (in the brief's zone, see ``slots``) and builds it unless the run history says it
 is done, given up or missed. Once built and published, the brief gets a pending delivery per
 channel of its ``deliver:``; then every delivery that is due is sent (``deliveries``), the new
-ones and the retries of earlier failures alike. Everything happens under one file lock next to
-the index, so two ``run-due`` processes never build or send at once, and a "running" run or a
-"sending" delivery seen under the lock can only be left by a killed process.
+ones and the retries of earlier failures alike. The run history gives the locks
+(``RunHistory``): on SQLite everything happens under one file lock next to the index, so two
+``run-due`` processes never build or send at once; on PostgreSQL each slot of each brief has
+its own advisory lock in the shared database, and sending has one, so ``run-due`` started on
+several hosts at once builds each slot exactly once and sends each delivery once. Either way a
+"running" run or a "sending" delivery whose lock is free can only be left by a killed process.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import shutil
 import time
@@ -22,15 +26,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from briefgen import pipeline
-from briefgen._fs import exclusive_lock, sha256_file
+from briefgen._fs import sha256_file
 from briefgen.errors import BriefgenError, ConfigError, ScheduleError
 from briefgen.schedule import dated_output, deliveries
 from briefgen.schedule import slots as cronslots
 from briefgen.schedule.history import DONE, FAILED, GAVE_UP, RunHistory
-from briefgen.schedule.state import lock_path, open_history, runs_db_path
+from briefgen.schedule.state import history_exists, open_history, run_lock, runs_db_path
 
 if TYPE_CHECKING:
     from briefgen.config.schema import BriefSpec, LoadedConfig, Schedule
+
+__all__ = ["EXIT_FAILED", "EXIT_LOCKED", "EXIT_OK", "RunDueResult", "run_due", "runs_db_path"]
 
 EXIT_OK, EXIT_FAILED, EXIT_LOCKED = 0, 1, 3
 MISSED_CAP = 1000  # at most this many missed slots are recorded per brief and call
@@ -126,37 +132,63 @@ def run_due(
     result = RunDueResult()
     scheduled = {n: s for n, s in cfg.config.briefs.items() if s.schedule is not None}
     nothing_scheduled = "nothing scheduled: no brief in the config has a `schedule:`"
-    if not scheduled and not runs_db_path(cfg).exists():  # and no delivery of a build to retry
+    if not scheduled and not history_exists(cfg):  # and no delivery of a build to retry
         echo(nothing_scheduled)
         return result
-    with exclusive_lock(lock_path(cfg)) as holder:
+    with run_lock(cfg) as holder, contextlib.ExitStack() as opened:
         if holder is not None:
             echo(f"another briefgen run-due is running ({holder}); exiting without building")
             result.exit_code = EXIT_LOCKED
             return result
-        with open_history(cfg) as state:
-            for row in state.interrupt_running(
-                "interrupted: the process building it stopped before finishing"
-            ):
-                echo(
-                    f"{row.brief}: slot {row.slot} was interrupted by a killed run; "
-                    "it will be retried"
-                )
-            for sending in state.interrupt_sending(deliveries.INTERRUPTED, now):
-                echo(f"{sending.channel} delivery of run {sending.run_id} was interrupted "
-                     "while sending (the server may have it); sending it again")
-            due = [d for n, s in scheduled.items() if (d := _plan(state, n, s, now, result, echo, cfg))]
+        state = opened.enter_context(open_history(cfg))
+        for row in state.interrupt_running(
+            "interrupted: the process building it stopped before finishing"
+        ):
+            echo(f"{row.brief}: slot {row.slot} was interrupted by a killed run; it will be retried")
+        with contextlib.ExitStack() as held:  # the slot locks, until the builds are over
+            due, busy = [], []
+            for name, spec in scheduled.items():
+                key = _latest_key(spec, now)
+                other = None if key is None else held.enter_context(state.slot_lock(name, key))
+                if other is not None:
+                    busy.append(name)
+                    echo(f"{name}: slot {key} is being built by another run-due ({other}); skipped")
+                elif d := _plan(state, name, spec, now, result, echo, cfg):
+                    due.append(d)
             if due:
                 _build_due(cfg, state, due, result, echo, build, refresh_index, should_stop)
+            elif busy:
+                result.exit_code = EXIT_LOCKED
             else:
                 echo(_nothing_due_message(scheduled, now) if scheduled else nothing_scheduled)
-            if not (should_stop and should_stop()):
-                sent = deliveries.send_due(cfg, state, now=now, echo=echo)
-                result.delivered, result.undelivered = sent.sent, sent.failed
-            result.next_delivery_try = state.next_delivery_try(max_attempts=deliveries.MAX_ATTEMPTS)
+        if not (should_stop and should_stop()):
+            _send_deliveries(cfg, state, now, result, echo)
+        result.next_delivery_try = state.next_delivery_try(max_attempts=deliveries.MAX_ATTEMPTS)
     if result.failed or result.undelivered:
         result.exit_code = EXIT_FAILED
     return result
+
+
+def _send_deliveries(
+    cfg: LoadedConfig, state: RunHistory, now: datetime, result: RunDueResult, echo: Echo
+) -> None:
+    """Send the deliveries that are due, unless another run-due (another host) is sending."""
+    with state.delivery_lock() as holder:
+        if holder is not None:
+            return  # that run-due sends them
+        for sending in state.interrupt_sending(deliveries.INTERRUPTED, now):
+            echo(f"{sending.channel} delivery of run {sending.run_id} was interrupted "
+                 "while sending (the server may have it); sending it again")
+        sent = deliveries.send_due(cfg, state, now=now, echo=echo)
+        result.delivered, result.undelivered = sent.sent, sent.failed
+
+
+def _latest_key(spec: BriefSpec, now: datetime) -> str | None:
+    """Return the stored form of the brief's latest slot at or before ``now`` (None: no slot)."""
+    sched = spec.schedule
+    assert sched is not None
+    slot = cronslots.latest_slot(sched.cron, sched.timezone, now)
+    return None if slot is None else cronslots.format_slot(slot)
 
 
 def _plan(

@@ -7,9 +7,10 @@ in WAL mode with a busy timeout, so ``briefgen history`` can read while ``run-du
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -89,6 +90,7 @@ class RunState:
 
     def __init__(self, path: Path, *, create: bool = True) -> None:
         self.path = path
+        self.where = str(path)
         if create:
             path.parent.mkdir(parents=True, exist_ok=True)
         elif not path.exists():
@@ -132,6 +134,18 @@ class RunState:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    # -- locks: the project's run-due lock (``state.run_lock``) is all there is ----------
+
+    @contextlib.contextmanager
+    def slot_lock(self, brief: str, slot: str) -> Iterator[str | None]:
+        """Nothing more to hold: under the run-due lock no other process builds."""
+        yield None
+
+    @contextlib.contextmanager
+    def delivery_lock(self) -> Iterator[str | None]:
+        """Nothing more to hold: deliveries are sent under the run-due lock."""
+        yield None
 
     # -- reading -----------------------------------------------------------------------
 
@@ -343,6 +357,24 @@ class RunState:
                 )
         return stale
 
+    def add_row(self, row: RunRow) -> bool:
+        """Copy a run from another history (``briefgen migrate``), unless it is there."""
+        with self._write():
+            if row.slot is None and self.db.execute(  # a manual build: no slot to be unique on
+                "SELECT 1 FROM runs WHERE brief = ? AND slot IS NULL AND started = ? AND out_dir IS ?",
+                (row.brief, row.started, row.out_dir),
+            ).fetchone():
+                return False
+            cur = self.db.execute(
+                "INSERT OR IGNORE INTO runs (brief, kind, slot, attempt, status, started, finished, "
+                "error, out_dir, summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (row.brief, row.kind, row.slot, row.attempt, row.status, row.started,
+                 row.finished, row.error, row.out_dir, _json(row.summary)),
+            )
+            if cur.rowcount:
+                self._add_files(int(cur.lastrowid or 0), row.files)
+        return bool(cur.rowcount)
+
     def add_resend(self, run_id: int, channel: str, recipients: Sequence[str] | None) -> int:
         """Record a pending re-send of a run on a channel (``briefgen deliver``)."""
         now = utc_now_text()
@@ -409,3 +441,4 @@ class _Transaction:
         tb: TracebackType | None,
     ) -> None:
         self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+

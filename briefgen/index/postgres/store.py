@@ -183,6 +183,19 @@ class PgStore:
             ).fetchall()
         return [_passage(row, 0) for row in rows]
 
+    def passages_of(self, doc_ids: Sequence[str]) -> dict[str, list[Passage]]:
+        """Return the passages of several documents, in order (absent ones are left out)."""
+        found: dict[str, list[Passage]] = {}
+        with self._snapshot() as con:
+            rows = con.execute(
+                f"SELECT {_PASSAGE_COLS} FROM {S}.documents d JOIN {S}.passages p ON p.doc = d.id "
+                "WHERE d.doc_id = ANY(%s) ORDER BY d.doc_id, p.ordinal",
+                (sorted(set(doc_ids)),),
+            ).fetchall()
+        for row in rows:
+            found.setdefault(row[0], []).append(_passage(row, 0))
+        return found
+
     def snapshot_hash(self) -> str:
         """Return a sha256 over the sorted (doc_id, sha256) pairs (stored by the indexer)."""
         with self._snapshot() as con:
