@@ -113,6 +113,21 @@ def index(
 
 @cli.command(cls=NamesChoices, choices="topics")
 @config_options
+@click.option("--to", "to", type=click.Choice(["postgresql", "sqlite"]), required=True,
+              help="The backend to move to.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@handle_errors
+def migrate(config_path: Path | None, topic_files: tuple[Path, ...], to: str, quiet: bool) -> None:
+    """Index the corpus into another backend and copy the run history there (then switch
+    index.backend in config.yaml)."""
+    from briefgen.migrate import migrate as migrate_project
+
+    cfg = load(config_path, topic_files)
+    click.echo(migrate_project(cfg, to, progress=not quiet, warn=warn).format())
+
+
+@cli.command()
+@config_options
 @click.argument("topic")
 @click.option("--limit", type=click.IntRange(min=1), default=None,
               help="Up to N passages above the threshold, without the brief's per-source cap "
