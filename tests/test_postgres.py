@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -199,6 +200,7 @@ def test_cli_index_backend_option_fills_the_database(pg_url: str, tmp_path: Path
 CRASH_SCRIPT = """
 import sys, time
 from pathlib import Path
+from typing import Any
 sys.path.insert(0, sys.argv[3])
 import briefgen.index.update as indexer
 from briefgen.index.postgres.writer import PgWriter
@@ -249,3 +251,115 @@ def test_kill_9_mid_index_leaves_the_previous_index_usable(pg_url: str, tmp_path
     summary = update_index(cfg, progress=False)
     assert (summary.added, summary.unchanged, summary.documents_total) == (40, 20, 60)
     assert not summary.notes
+
+
+# --- the server stopped mid-build -------------------------------------------------------------
+
+PAUSE_IN_SEARCH = """
+import sys, time
+from pathlib import Path
+from typing import Any
+from briefgen.index.postgres.store import PgStore
+from briefgen.cli import main
+
+paused, go = Path(sys.argv[1]), Path(sys.argv[2])
+real = PgStore.search
+
+def search(self, query):
+    if not paused.exists():
+        paused.write_text("paused")
+        deadline = time.monotonic() + 120
+        while not go.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+    return real(self, query)
+
+PgStore.search = search
+sys.argv = ["briefgen", *sys.argv[3:]]
+main()
+"""
+
+
+def run_pausing(project: Path, *args: str, stop: object) -> subprocess.CompletedProcess[str]:
+    """Run `briefgen ARGS`; once it is inside its first search, call ``stop``, then let it go on."""
+    paused, go = project.parent / "paused", project.parent / "go"
+    paused.unlink(missing_ok=True)
+    go.unlink(missing_ok=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", PAUSE_IN_SEARCH, str(paused), str(go), *args], cwd=project,
+        env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + WAIT_LIMIT_S
+        while not paused.exists():
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "never reached the first search"
+            time.sleep(0.02)
+        stop()  # type: ignore[operator]
+    finally:
+        go.touch()
+        out, err = proc.communicate(timeout=WAIT_LIMIT_S)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+def test_the_server_stopped_mid_build_is_one_line_and_no_half_built_brief(
+    pg_server: Any, pg_url: str, tmp_path: Path,
+) -> None:
+    from conftest import copy_project
+
+    project = copy_project(tmp_path / "project")
+    config = project / "config.yaml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("index:\n", f"index:\n  backend: postgresql\n  url: {pg_url}\n", 1),
+                      encoding="utf-8")
+    assert CliRunner().invoke(cli, ["index", "-c", str(config), "-q"]).exit_code == 0
+    out = project / "out"
+    try:
+        res = run_pausing(project, "build", "--format", "md,json", "--out", str(out),
+                          stop=lambda: pg_server.stop("fast"))
+    finally:
+        if not pg_server.running():
+            pg_server.start()
+    assert res.returncode == 1, res
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {pg_url}: cannot reach the database"), lines
+    assert not out.exists() or not any(out.iterdir())  # nothing written, not even a part
+    again = CliRunner().invoke(cli, ["build", "-c", str(config), "--format", "md", "--out", str(out)])
+    assert again.exit_code == 0, again.output
+    assert (out / "brief.md").is_file()
+
+
+def test_a_scheduled_run_cut_off_from_the_database_is_retried_later(
+    pg_server: Any, pg_url: str, tmp_path: Path,
+) -> None:
+    from conftest import copy_project
+
+    project = copy_project(tmp_path / "project")
+    config = project / "config.yaml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("index:\n", f"index:\n  backend: postgresql\n  url: {pg_url}\n", 1)
+                      + "\n", encoding="utf-8")
+    cfg = load_config(config)
+    name = next(n for n, b in cfg.config.briefs.items() if b.schedule is not None)
+    zone = cfg.config.briefs[name].schedule.timezone  # type: ignore[union-attr]
+    now = "2026-03-16T09:00:00"
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    instant = datetime.fromisoformat(now).replace(tzinfo=ZoneInfo(zone)).isoformat()
+    try:
+        res = run_pausing(project, "run-due", "--now", instant, stop=lambda: pg_server.stop("fast"))
+    finally:
+        if not pg_server.running():
+            pg_server.start()
+    assert res.returncode == 1, res
+    assert res.stderr.strip().startswith(f"error: {pg_url}: cannot reach the database"), res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1, res.stderr
+    assert "Traceback" not in res.stderr + res.stdout
+    assert not list((project / "briefs").rglob("brief.md"))  # no brief published
+    again = subprocess.run([sys.executable, "-m", "briefgen", "run-due", "--now", instant], cwd=project,
+                           env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
+                           timeout=WAIT_LIMIT_S, check=False)
+    assert again.returncode == 0, again
+    assert "interrupted by a killed run; it will be retried" in again.stdout
+    assert len(list((project / "briefs").rglob("brief.md"))) == 1
