@@ -52,13 +52,13 @@ def select_worker(config: Path, reps: int) -> dict[str, Any]:
     with open_store(cfg) as index:
         for key in brief.topics:
             t0 = time.perf_counter()
-            selection = select_topic(cfg, key, index=index)
+            selection = select_topic(cfg, key, store=index)
             first = time.perf_counter() - t0
             times: list[float] = []
             # Up to `reps` calls, but stop after SELECT_BUDGET_S once 3 are in (slow topics).
             while len(times) < reps and (len(times) < 3 or sum(times) < SELECT_BUDGET_S):
                 s = time.perf_counter()
-                select_topic(cfg, key, index=index)
+                select_topic(cfg, key, store=index)
                 times.append(time.perf_counter() - s)
             out[key] = {"first": first, "times": times, "passages": len(selection.passages)}
     return out

@@ -41,7 +41,10 @@ from bench_common import (
 
 RESULTS = BENCH_DIR / "RESULTS.md"
 EVAL_START, EVAL_END = "<!-- select-eval:start -->", "<!-- select-eval:end -->"
-SECTIONS = ("index", "reindex", "select", "render", "peer", "extract", "eval")
+SECTIONS = ("index", "reindex", "select", "render", "peer", "extract", "eval", "postgres")
+# Sections that write their own block of RESULTS.md between markers (kept as they are otherwise).
+PG_START, PG_END = "<!-- postgres:start -->", "<!-- postgres:end -->"
+OWN_BLOCKS = ("eval", "postgres")
 
 
 def _runner(key: str) -> Callable[[Context], Section]:
@@ -66,7 +69,33 @@ def _runner(key: str) -> Callable[[Context], Section]:
         return run_extract
     if key == "eval":
         return run_eval
+    if key == "postgres":
+        return run_postgres
     raise KeyError(key)
+
+
+def run_postgres(ctx: Context) -> Section:
+    """8. Run bench_postgres.py; it writes its own section between the postgres markers."""
+    sec = Section("postgres", "8. PostgreSQL beside SQLite")
+    cmd = [PYTHON, str(BENCH_DIR / "bench_postgres.py"), "--runs", str(ctx.runs),
+           *(["--quick"] if ctx.quick else [])]
+    sec.commands.append(" ".join(cmd[1:]))
+    res = run_process(cmd)
+    if res.returncode != 0:
+        tail = "\n".join(res.stderr.strip().splitlines()[-5:])
+        raise RuntimeError(f"bench_postgres.py exited {res.returncode}: {tail}")
+    sec.raw["seconds"] = res.wall
+    return sec
+
+
+def current_pg_block() -> str:
+    """The postgres section of RESULTS.md as it is now (markers included), or a placeholder."""
+    if RESULTS.exists():
+        text = RESULTS.read_text(encoding="utf-8")
+        if PG_START in text and PG_END in text:
+            return PG_START + text.split(PG_START, 1)[1].split(PG_END, 1)[0] + PG_END
+    return (f"{PG_START}\n## 8. PostgreSQL beside SQLite\n\nNot run yet: "
+            f"`.venv/bin/python benchmarks/bench_postgres.py` writes this section.\n{PG_END}")
 
 
 def run_eval(ctx: Context) -> Section:
@@ -146,7 +175,7 @@ def render_results(ctx: Context, sections: list[Section], machine: dict[str, str
         out.append(f"| {s.title.split('.')[0]} | {s.title} | skipped: {s.skipped} | | |")
     out.append("")
     for s in sections:
-        if s.key == "eval":
+        if s.key in OWN_BLOCKS:
             continue
         out += [f"## {s.title}", ""]
         if s.skipped:
@@ -156,7 +185,7 @@ def render_results(ctx: Context, sections: list[Section], machine: dict[str, str
             out += ["Commands:", "", "```sh", *s.commands, "```", ""]
         for block in s.details:
             out += [block, ""]
-    out += [eval_block, ""]
+    out += [eval_block, "", current_pg_block(), ""]
     return "\n".join(out)
 
 
@@ -243,7 +272,7 @@ def merge_previous(sections: list[Section], ctx: Context) -> list[Section]:
     for key in SECTIONS:
         if key in ran:
             merged.append(next(s for s in sections if s.key == key))
-        elif key in previous and previous[key]["mode"] == mode and key != "eval":
+        elif key in previous and previous[key]["mode"] == mode and key not in OWN_BLOCKS:
             data = previous[key]["section"]
             data["figures"] = [Figure(**f) for f in data["figures"]]
             old = Section(**data)

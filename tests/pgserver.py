@@ -58,8 +58,9 @@ def free_port() -> int:
 class PgServer:
     """One PostgreSQL server in a temporary folder; ``url(db)`` gives a login URL."""
 
-    def __init__(self, bindir: Path) -> None:
+    def __init__(self, bindir: Path, *, durable: bool = False) -> None:
         self.bindir = bindir
+        self.durable = durable
         self.folder = Path(tempfile.mkdtemp(prefix="briefgen-pg-"))
         self.data = self.folder / "data"
         self.log = self.folder / "server.log"
@@ -92,15 +93,38 @@ class PgServer:
         os.chown(hba, owner.st_uid, owner.st_gid)
 
     def start(self) -> None:
-        """Start the server on its port, socket in its folder; wait until it accepts logins."""
-        options = (f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off "
-                   "-c synchronous_commit=off -c full_page_writes=off -c max_connections=60")
+        """Start the server on its port, socket in its folder; wait until it accepts logins.
+
+        ``durable`` False (the tests): no fsync, so that nothing waits for the disk.
+        """
+        options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c max_connections=60"
+        if not self.durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-l", str(self.log),
                   "-o", options, "-w", "-t", "60", "start")
 
     def stop(self, mode: str = "fast") -> None:
         """Stop the server (``fast``: sessions are disconnected, their transactions rolled back)."""
         self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop")
+
+    def server_cpu_seconds(self) -> float:
+        """Return the CPU time (user + system) the server's processes have used so far."""
+        total = 0.0
+        tick = os.sysconf("SC_CLK_TCK")
+        pid_file = self.data / "postmaster.pid"
+        postmaster = int(pid_file.read_text().split()[0]) if pid_file.exists() else -1
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(entry) == postmaster:  # reaped backends are counted in its children's times
+                total += sum(int(f) for f in fields[11:15]) / tick
+            elif int(fields[1]) == postmaster:
+                total += sum(int(f) for f in fields[11:13]) / tick
+        return total
 
     def running(self) -> bool:
         res = subprocess.run([*self.run_as, str(self.bindir / "pg_ctl"), "-D", str(self.data), "status"],
@@ -139,12 +163,13 @@ class PgServer:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def start_server() -> PgServer:
-    """Start a fresh server, or raise RuntimeError saying why it cannot start."""
+def start_server(*, durable: bool = False) -> PgServer:
+    """Start a fresh server, or raise RuntimeError saying why it cannot start (FileNotFoundError:
+    no binaries). ``durable``: keep PostgreSQL's default fsync settings (the benchmarks)."""
     bindir, reason = find_binaries()
     if bindir is None:
         raise FileNotFoundError(reason)
-    server = PgServer(bindir)
+    server = PgServer(bindir, durable=durable)
     try:
         server.init()
         for _ in range(3):  # the free port may be taken between the probe and the start
