@@ -363,3 +363,20 @@ def test_a_scheduled_run_cut_off_from_the_database_is_retried_later(
     assert again.returncode == 0, again
     assert "interrupted by a killed run; it will be retried" in again.stdout
     assert len(list((project / "briefs").rglob("brief.md"))) == 1
+
+
+def test_stored_corpus_facts_are_what_a_fresh_computation_gives(pg_url: str, tmp_path: Path) -> None:
+    cfg = corpus_cfg(tmp_path, pg_url, docs=4)
+    folder = tmp_path / "corpus"
+    seen = []
+    for change in (None, lambda: (folder / "doc001.txt").write_text(article("reactor"), encoding="utf-8"),
+                   lambda: (folder / "doc002.txt").unlink(), None):
+        if change:
+            change()
+        update_index(cfg, progress=False)
+        with psycopg.connect(pg_url, autocommit=True) as con:
+            stored, fresh = pg_schema.stored_facts(con), pg_schema.corpus_facts(con)
+        assert stored == fresh
+        seen.append(stored)
+    assert seen[0] != seen[1] != seen[2] and seen[3] == seen[2]
+    assert seen[2]["passage_totals"][0] == 9  # three documents of three passages
