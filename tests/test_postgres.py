@@ -78,7 +78,7 @@ def test_the_url_comes_from_the_environment_and_is_checked_there_too(
 ) -> None:
     cfg = load_config(write_config(tmp_path, "  backend: postgresql\n"))
     monkeypatch.delenv(DATABASE_URL_ENV, raising=False)
-    with pytest.raises(StoreError, match=f"no database is given.*{DATABASE_URL_ENV}"):
+    with pytest.raises(StoreError, match=f"needs a database and none is given.*{DATABASE_URL_ENV}"):
         database_url(cfg)
     monkeypatch.setenv(DATABASE_URL_ENV, "postgresql://a:b@h/d")
     with pytest.raises(StoreError, match=f"{DATABASE_URL_ENV}: .*contains a password") as info:
@@ -365,7 +365,7 @@ def test_a_scheduled_run_cut_off_from_the_database_is_retried_later(
     assert len(list((project / "briefs").rglob("brief.md"))) == 1
 
 
-def test_stored_corpus_facts_are_what_a_fresh_computation_gives(pg_url: str, tmp_path: Path) -> None:
+def test_stored_corpus_facts_and_token_counts_are_what_a_fresh_count_gives(pg_url: str, tmp_path: Path) -> None:
     cfg = corpus_cfg(tmp_path, pg_url, docs=4)
     folder = tmp_path / "corpus"
     seen = []
@@ -376,7 +376,12 @@ def test_stored_corpus_facts_are_what_a_fresh_computation_gives(pg_url: str, tmp
         update_index(cfg, progress=False)
         with psycopg.connect(pg_url, autocommit=True) as con:
             stored, fresh = pg_schema.stored_facts(con), pg_schema.corpus_facts(con)
+            kept = dict(con.execute("SELECT token, passages FROM briefgen.token_passages").fetchall())
+            counted = dict(con.execute("SELECT lexeme, count(*) FROM briefgen.passages, unnest(tsv) "
+                                       "GROUP BY lexeme").fetchall())
         assert stored == fresh
+        assert kept == counted and kept
         seen.append(stored)
     assert seen[0] != seen[1] != seen[2] and seen[3] == seen[2]
     assert seen[2]["passage_totals"][0] == 9  # three documents of three passages
+    assert kept["reactor"] == 3 and "subject2" not in kept  # the changed and the deleted file

@@ -40,7 +40,7 @@ def database_url(cfg: LoadedConfig) -> str:
         where = f"environment variable {DATABASE_URL_ENV}"
     if url is None:
         raise StoreError(
-            f"{cfg.path.name}: index.backend is postgresql but no database is given; set index.url "
+            f"{cfg.path.name}: the postgresql backend needs a database and none is given; set index.url "
             f"(e.g. postgresql://briefgen@db.example.org:5432/briefgen) or {DATABASE_URL_ENV}"
         )
     problem = database_url_problem(url)

@@ -54,6 +54,16 @@ def tsvector_text(tokens: Sequence[str]) -> str:
     return " ".join(parts)
 
 
+def searchable(tokens: Sequence[str], tsvector: str) -> set[str]:
+    """Return the distinct tokens that ``tsvector_text(tokens)`` (``tsvector``) holds."""
+    distinct = set(tokens)
+    if len(tsvector) < MAX_TSVECTOR_CHARS // 2 and all(
+        len(t) <= MAX_LEXEME_BYTES // 4 for t in distinct
+    ):
+        return distinct  # nothing can have been left out
+    return {t for t in distinct if len(t.encode()) <= MAX_LEXEME_BYTES and quote(t) + ":" in tsvector}
+
+
 def phrase_query(tokens: Sequence[str]) -> str:
     """Return a tsquery matching the tokens consecutively."""
     return " <-> ".join(quote(t) for t in tokens)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 
 import psycopg
@@ -30,7 +31,7 @@ from briefgen.index.postgres.connection import (
     lock_holder,
     lock_key,
 )
-from briefgen.index.postgres.tsv import tsvector_text
+from briefgen.index.postgres.tsv import searchable, tsvector_text
 from briefgen.index.sqlite.analyzer import FtsAnalyzer
 
 S = SCHEMA
@@ -82,7 +83,27 @@ class PgWriter:
     def clear(self) -> None:
         """Delete every document, passage and file record (the tables stay)."""
         self._drop_corpus_facts()
-        self.con.execute(f"TRUNCATE {S}.passages, {S}.documents, {S}.files")
+        self.con.execute(f"TRUNCATE {S}.passages, {S}.documents, {S}.files, {S}.token_passages")
+
+    def _count_tokens(self, delta: Counter[str], sign: int) -> None:
+        """Add (or, with ``sign`` -1, take) passages per token to ``token_passages``."""
+        if not delta:
+            return
+        with self.con.cursor() as cur:
+            cur.execute("CREATE TEMP TABLE IF NOT EXISTS token_delta (token text, passages integer) "
+                        "ON COMMIT DELETE ROWS")
+            cur.execute("TRUNCATE token_delta")
+            with cur.copy("COPY token_delta (token, passages) FROM STDIN") as copy:
+                for token, n in delta.items():
+                    copy.write_row((token, sign * n))
+            cur.execute(
+                f"INSERT INTO {S}.token_passages (token, passages) SELECT token, passages "
+                "FROM token_delta ON CONFLICT (token) DO UPDATE "
+                f"SET passages = {S}.token_passages.passages + EXCLUDED.passages"
+            )
+            if sign < 0:
+                cur.execute(f"DELETE FROM {S}.token_passages t USING token_delta d "
+                            "WHERE t.token = d.token AND t.passages <= 0")
 
     def files(self) -> dict[str, FileRecord]:
         """Return every file record: path → (size, mtime_ns, sha256, warnings)."""
@@ -129,6 +150,12 @@ class PgWriter:
         if not ids:
             return
         self._drop_corpus_facts()
+        gone: Counter[str] = Counter()
+        for (tokens,) in self.con.execute(
+            f"SELECT tsvector_to_array(tsv) FROM {S}.passages WHERE doc = ANY(%s)", (ids,)
+        ):
+            gone.update(tokens)
+        self._count_tokens(gone, -1)
         self.con.execute(f"DELETE FROM {S}.passages WHERE doc = ANY(%s)", (ids,))
         self.con.execute(f"DELETE FROM {S}.documents WHERE id = ANY(%s)", (ids,))
 
@@ -165,7 +192,9 @@ class PgWriter:
             return 0
         self._drop_corpus_facts()
         texts = [p[4] for _, passages in docs for p in passages]
-        tokens = iter(self._analyzer.stems_many(texts))
+        stemmed = self._analyzer.stems_many(texts)
+        tokens = iter(stemmed)
+        added: Counter[str] = Counter()
         doc = self._next_doc
         passage = self._next_passage
         with self.con.cursor() as cur:
@@ -182,8 +211,11 @@ class PgWriter:
                 for i, (_, passages) in enumerate(docs):
                     for p in passages:
                         toks = next(tokens)
-                        copy.write_row((passage, doc + i, *p, len(toks), tsvector_text(toks)))
+                        text = tsvector_text(toks)
+                        copy.write_row((passage, doc + i, *p, len(toks), text))
+                        added.update(searchable(toks, text))
                         passage += 1
+        self._count_tokens(added, 1)
         self._next_doc = doc + len(docs)
         written = passage - self._next_passage
         self._next_passage = passage
