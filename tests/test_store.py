@@ -398,3 +398,29 @@ def test_passages_of_several_documents(seeds_cfg: LoadedConfig) -> None:
         found = ix.passages_of([ids[2], ids[0], "missing", ids[0]])
         assert list(found) == sorted([ids[0], ids[2]])
         assert all(found[d] == ix.passages(d) for d in found)
+
+
+def test_phrases_match_only_adjacent_tokens_in_every_part_of_a_query(
+    index_settings: dict[str, object], tmp_path: Path,
+) -> None:
+    (tmp_path / "corpus").mkdir()
+    texts = {
+        "adjacent": "The supply chain talks on chips went well.",
+        "apart": "Chain stores cut supply of chips after the talks.",
+        "neither": "The chips talks went well.",
+    }
+    for name, text in texts.items():
+        (tmp_path / "corpus" / f"{name}.txt").write_text(text + "\n", encoding="utf-8")
+    cfg = make_cfg(tmp_path, index=index_settings)
+    update_index(cfg, progress=False)
+
+    def found(any_of: str, require: tuple[str, ...] = (), exclude: tuple[str, ...] = ()) -> set[str]:
+        query = TopicQuery((Phrase(any_of, ()),), tuple(Phrase(t, ()) for t in require),
+                           tuple(Phrase(t, ()) for t in exclude))
+        with open_store(cfg) as ix:
+            return {h.passage.doc_id for h in ix.search(query)}
+
+    assert found("supply chain") == {"adjacent"}
+    assert found("chips", require=("supply chain",)) == {"adjacent"}
+    assert found("chips", exclude=("supply chain",)) == {"apart", "neither"}
+    assert found("chips", exclude=("supply",)) == {"neither"}

@@ -131,16 +131,16 @@ class PgStore:
         idfs = [idf[p] for p in scored]
         avgdl = float(tokens) / float(rows)
         where = ["p.tsv @@ %s::tsquery"]
-        params: list[Any] = [sorted({t for p in distinct for t in p}),
-                             tsv.match_query(any_of, require, exclude)]
+        tokens_wanted = sorted({t for p in (*distinct, *exclude) for t in p})
+        params: list[Any] = [tokens_wanted, tsv.candidate_query(any_of, require, exclude)]
         join = ""
         for bound, op in ((query.date_from, ">="), (query.date_to, "<=")):
             if bound is not None:
                 join = f" JOIN {S}.documents d ON d.id = p.doc"
                 where.append(f"substr(d.date, 1, 10) {op} %s")
                 params.append(bound[:10])
-        scorer = tsv.Bm25Scorer(scored, idfs, avgdl)
-        # The planner prices a tsquery of fifty phrases like one of a word and scans the whole
+        ranker = tsv.Ranker(any_of, require, exclude, idfs, avgdl)
+        # The planner prices a tsquery of fifty terms like one of a word and scans the whole
         # table; through the GIN index only the rows holding a query token are read (3-4x faster).
         con.execute("SET LOCAL enable_seqscan = off")
         # A broad topic matches half the table: memory for an exact bitmap (a lossy one makes
@@ -152,7 +152,8 @@ class PgStore:
                 f"FROM {S}.passages p{join} WHERE {' AND '.join(where)}",
                 params,
             )
-            ranked = [(-scorer.score(found, ntok), pid) for pid, ntok, found in cur]
+            ranked = [(-score, pid) for pid, ntok, found in cur
+                      if (score := ranker.score(found, ntok)) is not None]
         ranked.sort()
         best = {pid: -score for score, pid in ranked[: query.limit]}
         if not best:

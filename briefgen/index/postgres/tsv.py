@@ -3,7 +3,10 @@
 The tokens are made in Python by the SQLite index's own tokenizer (``FtsAnalyzer``: FTS5's
 ``porter unicode61 remove_diacritics 2``), so both backends match the very same tokens; they are
 stored as a ``tsvector`` written literally (``'tariff':3,17 'japan':5``), which PostgreSQL takes
-as is (no parser, no dictionary), and queried with phrase ``tsquery`` literals (``'a' <-> 'b'``).
+as is (no parser, no dictionary). A search asks the GIN index for the rows holding every token
+of a phrase (``candidate_query``, which it answers without reading positions) and checks the
+phrases' adjacency on the rows' positions here (``Ranker``); phrase counts for bm25 use
+``phrase_query`` (``'a' <-> 'b'``).
 
 What PostgreSQL cannot hold, and so differs from SQLite (documented in docs/scaling.md):
 positions above 16,383 are stored as 16,383, at most 256 positions per token are kept and a
@@ -69,37 +72,28 @@ def phrase_query(tokens: Sequence[str]) -> str:
     return " <-> ".join(quote(t) for t in tokens)
 
 
-def any_query(phrases: Sequence[Sequence[str]]) -> str:
-    """Return a tsquery matching any of the phrases."""
-    return " | ".join(f"({phrase_query(p)})" for p in phrases)
-
-
-def match_query(
+def candidate_query(
     any_of: Sequence[Sequence[str]], require: Sequence[Sequence[str]], exclude: Sequence[Sequence[str]]
 ) -> str:
-    """Return the tsquery of a search: any of ``any_of``, one of ``require``, none of ``exclude``."""
-    query = f"({any_query(any_of)})"
+    """Return a tsquery the GIN index answers exactly (no positions): every token of one of
+    ``any_of`` and of one of ``require``, none of the single-word ``exclude``; a superset of the
+    matches, which ``Ranker`` narrows to the phrases."""
+
+    def anywhere(phrases: Sequence[Sequence[str]]) -> str:
+        return " | ".join("(" + " & ".join(quote(t) for t in p) + ")" for p in phrases)
+
+    query = f"({anywhere(any_of)})"
     if require:
-        query += f" & ({any_query(require)})"
-    if exclude:
-        query += f" & !({any_query(exclude)})"
+        query += f" & ({anywhere(require)})"
+    words = [p for p in exclude if len(p) == 1]
+    if words:
+        query += f" & !({anywhere(words)})"
     return query
 
 
 # One entry of a tsvector's text form: 'lexeme':1A,5A (quotes doubled, backslashes escaped).
 _ENTRY = re.compile(r"'((?:[^'\\]|''|\\.)*)'(?::([0-9A-D,]+))?")
 _WEIGHT = str.maketrans("", "", "ABCD")
-
-
-def positions_of(tsvector: str) -> dict[str, list[int]]:
-    """Parse a tsvector's text form into token → positions."""
-    out = {}
-    for lexeme, where in _ENTRY.findall(tsvector):
-        token = lexeme.replace("''", "'")
-        if "\\" in token:
-            token = re.sub(r"\\(.)", r"\1", token)
-        out[token] = [int(p) for p in where.translate(_WEIGHT).split(",")] if where else []
-    return out
 
 
 def phrase_count(phrase: Sequence[str], positions: dict[str, list[int]]) -> int:
@@ -124,55 +118,64 @@ def idf(rows: int, hits: int) -> float:
     return value if value > 0.0 else 1e-6
 
 
-def bm25(freqs: Sequence[int], idfs: Sequence[float], tokens: int, avgdl: float) -> float:
-    """Return FTS5's bm25 of a row (positive: higher is better), phrase by phrase in query order."""
-    score = 0.0
-    length = float(tokens)
-    for freq, weight in zip(freqs, idfs, strict=True):
-        f = float(freq)
-        score += weight * ((f * (K1 + 1.0)) / (f + K1 * (1 - B + B * length / avgdl)))
-    return score
+class Ranker:
+    """Decide whether a row matches a search and give its bm25, from its query tokens' positions.
 
-
-class Bm25Scorer:
-    """FTS5's bm25 of rows for one query, from each row's positions of the query's tokens.
-
-    Equal to ``bm25`` over every phrase (a phrase absent from a row adds exactly 0.0 to the
-    sum, so only the phrases present are added, still in query order), but a row costs only
-    the phrases that start with one of its tokens: most rows of a 50-term topic hold two or three.
+    The server finds the rows with the ``candidate_query`` (every token of a phrase, anywhere: the
+    GIN index answers that exactly, without reading each row's positions); here each row's
+    phrases are checked for adjacency (what ``<->`` would check, on the same positions),
+    and the matches get FTS5's bm25: the phrases of ``any_of`` then ``require``, in query order.
+    A phrase absent from a row adds exactly 0.0 to the sum, so only those present are added,
+    and a row costs only the phrases that start with one of its tokens.
     """
 
-    def __init__(self, phrases: Sequence[Sequence[str]], idfs: Sequence[float], avgdl: float) -> None:
-        self._phrases = [tuple(p) for p in phrases]
+    def __init__(
+        self,
+        any_of: Sequence[Sequence[str]],
+        require: Sequence[Sequence[str]],
+        exclude: Sequence[Sequence[str]],
+        idfs: Sequence[float],
+        avgdl: float,
+    ) -> None:
+        self._phrases = [tuple(p) for p in (*any_of, *require)]
+        self._alternatives = len(any_of)
+        self._requires = bool(require)
+        self._exclude = [tuple(p) for p in exclude if len(p) > 1]  # single words: in the query
         self._idfs = list(idfs)
         self._avgdl = avgdl
         self._starting: dict[str, list[int]] = {}
         for i, phrase in enumerate(self._phrases):
             self._starting.setdefault(phrase[0], []).append(i)
 
-    def score(self, tsvector: str, tokens: int) -> float:
-        """Return the bm25 of a row given its query tokens' positions (a tsvector's text)."""
-        raw = {}  # token → its positions as written ("3A,17A"): parsed only when a phrase needs them
+    def score(self, tsvector: str, tokens: int) -> float | None:
+        """Return the bm25 of a row, or None if it does not match (its positions as a tsvector)."""
+        raw: dict[str, str] = {}  # token → its positions as written ("3A,17A"): parsed only when a phrase needs them
         for lexeme, where in _ENTRY.findall(tsvector):
             if "'" in lexeme or "\\" in lexeme:
                 lexeme = re.sub(r"\\(.)", r"\1", lexeme.replace("''", "'"))
             raw[lexeme] = where
-        found = sorted(i for token in raw for i in self._starting.get(token, ()))
+        parsed: dict[str, list[int]] = {}
+
+        def count(phrase: tuple[str, ...]) -> int:
+            if len(phrase) == 1:
+                return raw[phrase[0]].count(",") + 1
+            if any(t not in raw for t in phrase):
+                return 0
+            for t in phrase:
+                if t not in parsed:
+                    parsed[t] = [int(p) for p in raw[t].translate(_WEIGHT).split(",")]
+            return phrase_count(phrase, parsed)
+
+        found = [(i, f) for i in sorted(i for t in raw for i in self._starting.get(t, ()))
+                 if (f := count(self._phrases[i]))]
+        if not found or found[0][0] >= self._alternatives:
+            return None  # none of the alternatives is there as a phrase
+        if self._requires and found[-1][0] < self._alternatives:
+            return None
+        if any(count(p) for p in self._exclude if p[0] in raw):
+            return None
         score = 0.0
         norm = K1 * (1 - B + B * float(tokens) / self._avgdl)
-        parsed: dict[str, list[int]] = {}
-        for i in found:
-            phrase = self._phrases[i]
-            if len(phrase) == 1:
-                f = float(raw[phrase[0]].count(",") + 1)
-            else:
-                if any(t not in raw for t in phrase):
-                    continue
-                for t in phrase:
-                    if t not in parsed:
-                        parsed[t] = [int(p) for p in raw[t].translate(_WEIGHT).split(",")]
-                f = float(phrase_count(phrase, parsed))
-                if not f:
-                    continue
+        for i, f in found:
             score += self._idfs[i] * ((f * (K1 + 1.0)) / (f + norm))
         return score
