@@ -83,9 +83,8 @@ def init(directory: Path | None, force: bool) -> None:
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar, no summary.")
 @click.option("--verbose", "-v", is_flag=True,
               help="Print every skipped input, not only the first 10.")
-@click.option("--backend", type=click.Choice(["sqlite", "postgresql"]), default=None,
-              help="Index into this backend instead of index.backend (e.g. fill a PostgreSQL "
-                   "database before switching to it).")
+@click.option("--backend", type=click.Choice(["sqlite", "postgresql"]),
+              help="Index into this backend instead of index.backend.")
 @handle_errors
 def index(
     config_path: Path | None,
@@ -100,8 +99,7 @@ def index(
     from briefgen.index.update import SUMMARY_MAX_SKIPPED, update_index
 
     cfg = load(config_path, topic_files)
-    if backend is not None:
-        cfg = with_backend(cfg, backend)
+    cfg = with_backend(cfg, backend) if backend else cfg
     shown = None if verbose else SUMMARY_MAX_SKIPPED  # as many as the summary lists
     summary = update_index(cfg, progress=not quiet, warn=warn, max_warnings=shown)
     if not quiet:
@@ -111,22 +109,21 @@ def index(
         sys.exit(1)
 
 
-@cli.command(cls=NamesChoices, choices="topics")
+@cli.command()
 @config_options
-@click.option("--to", "to", type=click.Choice(["postgresql", "sqlite"]), required=True,
+@click.option("--to", type=click.Choice(["postgresql", "sqlite"]), required=True,
               help="The backend to move to.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @handle_errors
 def migrate(config_path: Path | None, topic_files: tuple[Path, ...], to: str, quiet: bool) -> None:
-    """Index the corpus into another backend and copy the run history there (then switch
-    index.backend in config.yaml)."""
+    """Index the corpus into another backend and copy the run history there."""
     from briefgen.migrate import migrate as migrate_project
 
     cfg = load(config_path, topic_files)
     click.echo(migrate_project(cfg, to, progress=not quiet, warn=warn).format())
 
 
-@cli.command()
+@cli.command(cls=NamesChoices, choices="topics")
 @config_options
 @click.argument("topic")
 @click.option("--limit", type=click.IntRange(min=1), default=None,

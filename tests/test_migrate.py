@@ -35,10 +35,10 @@ def test_migrate_to_postgresql_then_switch_builds_the_same_brief(tmp_path: Path,
 
     moved = runner.invoke(cli, ["migrate", "-c", str(config), "--to", "postgresql", "-q"])
     assert moved.exit_code == 0, moved.output
-    assert "5 added" in moved.output and "1 run(s) copied, 0 already there" in moved.output
+    assert "5 added" in moved.output and "2 run(s) copied, 0 already there" in moved.output  # manual + scheduled
     assert "next: set `index.backend: postgresql`" in moved.output
     again = runner.invoke(cli, ["migrate", "-c", str(config), "--to", "postgresql", "-q"])
-    assert "5 unchanged" in again.output and "0 run(s) copied, 1 already there" in again.output
+    assert "5 unchanged" in again.output and "0 run(s) copied, 2 already there" in again.output
 
     set_index(config, "  backend: postgresql\n")
     built = runner.invoke(cli, ["build", "-c", str(config), "--format", "md,json", "--as-of", AS_OF,

@@ -91,15 +91,14 @@ def test_a_running_row_is_interrupted_only_when_nobody_holds_its_slot(history_cf
     slot = "2025-03-09T22:00:00Z"
     with open_history(history_cfg) as state:
         state.start("morning", slot, 1, "out")
-        with open_history(history_cfg) as other:
-            with other.slot_lock("morning", slot) as holder:
-                assert holder is None
-                if history_cfg.config.index.backend == "postgresql":
-                    # Another session (another host) holds the slot: it is building, not dead.
-                    with state.slot_lock("morning", slot) as busy:
-                        assert busy is not None and "briefgen run-due" in busy
-                    assert state.interrupt_running("killed") == []
-                    assert state.slot_state("morning", slot).status == RUNNING  # type: ignore[union-attr]
+        with open_history(history_cfg) as other, other.slot_lock("morning", slot) as holder:
+            assert holder is None
+            if history_cfg.config.index.backend == "postgresql":
+                # Another session (another host) holds the slot: it is building, not dead.
+                with state.slot_lock("morning", slot) as busy:
+                    assert busy is not None and "briefgen run-due" in busy
+                assert state.interrupt_running("killed") == []
+                assert state.slot_state("morning", slot).status == RUNNING  # type: ignore[union-attr]
         stale = state.interrupt_running("killed")
         assert [r.slot for r in stale] == [slot]
         row = state.slot_state("morning", slot)
