@@ -139,6 +139,10 @@ class PgStore:
                 join = f" JOIN {S}.documents d ON d.id = p.doc"
                 where.append(f"substr(d.date, 1, 10) {op} %s")
                 params.append(bound[:10])
+        if query.as_of is not None:  # later-dated documents out, undated ones kept
+            join = f" JOIN {S}.documents d ON d.id = p.doc"
+            where.append("(d.date IS NULL OR substr(d.date, 1, 10) <= %s)")
+            params.append(query.as_of[:10])
         ranker = tsv.Ranker(any_of, require, exclude, idfs, avgdl)
         # The planner prices a tsquery of fifty terms like one of a word and scans the whole
         # table; through the GIN index only the rows holding a query token are read (3-4x faster).
@@ -214,6 +218,18 @@ class PgStore:
         with self._snapshot() as con:
             stored = schema.stored_facts(con).get("snapshot_hash")
             return stored if isinstance(stored, str) else schema.snapshot_hash_of(con)
+
+    def count_dated(self, date_from: str | None, date_to: str | None) -> int:
+        """Return how many sources have an ISO date inside ``[date_from, date_to]`` (inclusive)."""
+        where = [schema.ISO_DATE_SQL]
+        params = []
+        for bound, op in ((date_from, ">="), (date_to, "<=")):
+            if bound is not None:
+                where.append(f"substr(date, 1, 10) {op} %s")
+                params.append(bound[:10])
+        with self._snapshot() as con:
+            return int(fetch_one(con, f"SELECT count(*) FROM {S}.documents WHERE "
+                                      + " AND ".join(where), params)[0])
 
     def date_summary(self) -> DateSummary:
         """Return (sources, sources with an ISO date, earliest date, latest date)."""
