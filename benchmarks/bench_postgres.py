@@ -7,7 +7,8 @@ For each backend and corpus size: `briefgen index` from scratch (the whole proce
 PostgreSQL also the server's CPU time), the store's size, `briefgen index` with nothing changed
 (what every build and scheduled run pays first), `select_topic` per topic of the default brief
 (in-process, as bench_select.py times it) and `briefgen build --format md`. The server is a
-throw-away one (tests/pgserver.py) with PostgreSQL's default durability (fsync on), on
+throw-away one (tests/pgserver.py) with PostgreSQL's default durability (fsync on) and 1 GB of
+shared buffers, on
 127.0.0.1 of this machine. From the growth between the two sizes it estimates 1M and 10M
 articles. It writes its section of RESULTS.md between the `postgres` markers (run.py keeps
 that block as it is) and its figures to benchmarks/work/postgres.json.
@@ -147,7 +148,7 @@ def render(figures: dict[str, Any], runs: int) -> str:
     if "skipped" in figures:
         return "\n".join([*lines, f"Skipped: {figures['skipped']}.", END])
     lines += [(f"PostgreSQL {figures['postgresql']} on 127.0.0.1 of this machine (a throw-away "
-              "server, default durability: fsync on), the same 2 cores as briefgen. Medians of "
+              "server, default durability: fsync on, shared_buffers 1 GB), sharing the 2 cores with briefgen. Medians of "
               f"{runs} runs (index from scratch: 1 run). Select: `select_topic` in-process, p50 "
               "over the default brief's topics' calls."), ""]
     header = "| figure | " + " | ".join(f"SQLite {t} | PostgreSQL {t}" for t in figures["sizes"]) + " |"

@@ -95,11 +95,14 @@ class PgServer:
     def start(self) -> None:
         """Start the server on its port, socket in its folder; wait until it accepts logins.
 
-        ``durable`` False (the tests): no fsync, so that nothing waits for the disk.
+        ``durable`` False (the tests): no fsync, so that nothing waits for the disk. True (the
+        benchmarks): PostgreSQL's durability defaults, and 1 GB of shared buffers.
         """
         options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c max_connections=60"
         if not self.durable:
             options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        else:  # the benchmarks: a server set up as a database server would be (its own memory)
+            options += " -c shared_buffers=1GB -c effective_cache_size=4GB"
         self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-l", str(self.log),
                   "-o", options, "-w", "-t", "60", "start")
 
