@@ -74,9 +74,12 @@ def email(port: int, **extra: Any) -> dict[str, Any]:
     }
 
 
-def project(root: Path, deliver: dict[str, Any], **brief: Any) -> Any:
-    """Write a config with one brief, `daily` (07:00 Tokyo), delivered as ``deliver`` says."""
+def project(root: Path, deliver: dict[str, Any], *, index: dict[str, Any] | None = None,
+            **brief: Any) -> Any:
+    """Write a config with one brief, `daily` (07:00 Tokyo), delivered as ``deliver`` says
+    (``index``: the index settings, so the run history's backend; default SQLite)."""
     data = {
+        "index": index or {},
         "topics": {"t": {"title": "T", "terms": {"japan": 1}}},
         "topic_files": [],
         "briefs": {
@@ -123,10 +126,12 @@ def deliveries_of(cfg: Any) -> list[tuple[str, str, int, str | None]]:
 
 
 def test_each_slot_is_mailed_and_posted_once(
-    tmp_path: Path, smtp: SMTPServer, hook: HTTPServer, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, smtp: SMTPServer, hook: HTTPServer, monkeypatch: pytest.MonkeyPatch,
+    index_settings: dict[str, Any],
 ) -> None:
     monkeypatch.setenv("BRIEFGEN_WEBHOOK_SECRET", WEBHOOK_SECRET)
-    cfg = project(tmp_path, {"email": email(smtp.port), "webhook": {"url": hook.url}})
+    cfg = project(tmp_path, {"email": email(smtp.port), "webhook": {"url": hook.url}},
+                  index=index_settings)
     run = Scheduler(cfg)
 
     first = run(SLOT_1)
@@ -177,10 +182,10 @@ def test_each_slot_is_mailed_and_posted_once(
 
 
 def test_server_down_the_brief_is_built_and_sent_once_when_the_server_is_back(
-    tmp_path: Path,
+    tmp_path: Path, index_settings: dict[str, Any],
 ) -> None:
     with closed_port() as port:
-        cfg = project(tmp_path, {"email": email(port)})
+        cfg = project(tmp_path, {"email": email(port)}, index=index_settings)
         run = Scheduler(cfg)
         down = run(SLOT_1)
     assert down.built == [("daily", "2025-03-09T22:00:00Z")] and down.exit_code == 1

@@ -200,3 +200,53 @@ def test_a_host_killed_mid_build_leaves_its_slot_to_another_host(tmp_path: Path,
     with open_history(load_config(a), create=False) as state:
         rows = state.history("morning", limit=10)
     assert [(r.attempt, r.status) for r in rows] == [(2, DONE), (1, FAILED)]
+
+
+@pytest.mark.parametrize("outputs", ["shared", "per-host"])
+def test_a_failed_delivery_is_sent_once_by_a_host_that_has_the_brief(
+    tmp_path: Path, pg_url: str, outputs: str,
+) -> None:
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from fake_pipeline import FakeBuild
+    from mailserver import closed_port, smtp_server
+
+    from briefgen.schedule.run_due import run_due
+
+    slot = datetime(2025, 3, 10, 7, 5, tzinfo=ZoneInfo("Asia/Tokyo"))
+    with closed_port() as port:
+        deliver = {"email": {"to": ["desk@example.org"], "from": "Briefs <briefs@example.org>",
+                             "smtp": {"host": "127.0.0.1", "port": port, "security": "none"},
+                             "attach": []}}
+        cfgs = []
+        for name in ("host-a", "host-b"):
+            config = write_project(tmp_path / name, {"backend": "postgresql", "url": pg_url})
+            data = yaml.safe_load(config.read_text(encoding="utf-8"))
+            data["briefs"]["morning"]["deliver"] = deliver
+            if outputs == "shared":  # one output folder on shared storage
+                data["output"] = {"dir": str(tmp_path / "shared-briefs")}
+            config.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+            cfgs.append(load_config(config))
+        builds, lines = FakeBuild(), []
+
+        def run(cfg: LoadedConfig, now: datetime) -> Any:
+            return run_due(cfg, now=now, echo=lines.append, build=builds,
+                           refresh_index=lambda *a, **k: None)
+
+        down = run(cfgs[0], slot)  # host a builds; the mail server is down
+        assert down.built == [("morning", "2025-03-09T22:00:00Z")] and down.delivered == []
+    with smtp_server(port=port) as server:
+        b = run(cfgs[1], slot + timedelta(minutes=6))  # host b: nothing to build
+        a = run(cfgs[0], slot + timedelta(minutes=7))
+        assert b.built == [] and a.built == []
+        if outputs == "shared":  # host b has the files: it sends, host a finds it sent
+            assert (b.delivered, a.delivered) == ([("morning", "email")], [])
+        else:  # only host a has them: host b leaves the delivery to it
+            assert (b.delivered, a.delivered) == ([], [("morning", "email")])
+            assert "email delivery of run 1 left to" in "\n".join(lines)
+        assert len(server.received) == 1
+    assert len(builds.calls) == 1
+    with open_history(cfgs[0], create=False) as state:
+        [row] = state.history("morning", limit=5)
+    assert [(d.channel, d.status, d.attempts) for d in row.deliveries] == [("email", "sent", 2)]

@@ -151,8 +151,15 @@ def send_due(
     """
     report = DeliveryReport()
     for delivery in history.deliveries_due(now, max_attempts=MAX_ATTEMPTS):
-        if only is None or delivery.id in only:
-            send_one(cfg, history, delivery, now=now, echo=echo, report=report, env=env)
+        if only is not None and delivery.id not in only:
+            continue
+        run = history.run(delivery.run_id)
+        if history.shared and run and not all(cfg.resolve(p).is_file() for p, _ in run.files):
+            # Built on another host that keeps its outputs to itself: that host sends it.
+            echo(f"{run.brief}: {delivery.channel} delivery of run {run.id} left to "
+                 f"{run.host or 'the host that built it'} (its files are not here)")
+            continue
+        send_one(cfg, history, delivery, now=now, echo=echo, report=report, env=env)
     return report
 
 

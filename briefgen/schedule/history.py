@@ -86,6 +86,7 @@ class RunHistory(Protocol):
     """
 
     where: str  # the file or database, for messages
+    shared: bool  # several hosts use it (each may hold the output files of its own runs only)
 
     def __enter__(self) -> Self: ...
     def __exit__(self, *exc: object) -> None: ...

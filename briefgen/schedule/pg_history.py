@@ -102,6 +102,8 @@ def create_runs_tables(con: Connection) -> None:
 class PgRunState(PgDeliveries):
     """The run history of every host, in the shared database; use as a context manager."""
 
+    shared = True
+
     def __init__(self, url: str, *, create: bool = True) -> None:
         self.where = location(url)
         self.host = socket.gethostname()

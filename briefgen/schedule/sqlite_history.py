@@ -88,6 +88,8 @@ class RunState:
     """The run history in SQLite (a :class:`~briefgen.schedule.history.RunHistory`); use as a
     context manager."""
 
+    shared = False
+
     def __init__(self, path: Path, *, create: bool = True) -> None:
         self.path = path
         self.where = str(path)
