@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import json
 import os
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -18,40 +17,13 @@ from click.testing import CliRunner
 from indexdata import article, make_cfg, q
 
 from briefgen.cli import cli
-from briefgen.config.schema import Config, LoadedConfig
-from briefgen.corpus import files as corpus
+from briefgen.config.schema import LoadedConfig
 from briefgen.errors import CorpusError, StoreError
 from briefgen.index.backends import open_store
 from briefgen.index.sqlite.schema import SCHEMA_VERSION
 from briefgen.index.update import update_index
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def count_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Record the file names ``corpus.read_raw`` is asked to read."""
-    calls: list[str] = []
-    real = corpus.read_raw
-
-    def spy(path: Path, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
-        calls.append(Path(path).name)
-        return real(path, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(corpus, "read_raw", spy)
-    return calls
-
-
-def count_cleans(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Record the doc_ids ``corpus.make_document`` cleans."""
-    calls: list[str] = []
-    real = corpus.make_document
-
-    def spy(**kwargs: object):  # type: ignore[no-untyped-def]
-        calls.append(str(kwargs["doc_id"]))
-        return real(**kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(corpus, "make_document", spy)
-    return calls
 
 
 def search_ids(cfg: LoadedConfig, match: str) -> set[str]:
@@ -177,16 +149,6 @@ def test_kill_9_mid_index_leaves_a_consistent_index(tmp_path: Path) -> None:
 
 
 # --- queries ----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def seeds_cfg(tmp_path: Path) -> LoadedConfig:
-    shutil.copytree(ROOT / "seeds", tmp_path / "seeds")
-    data = {"corpus": {"path": "seeds", "metadata": "seeds/corpus.yaml"}, "topic_files": []}
-    cfg = LoadedConfig(config=Config.model_validate(data), path=tmp_path / "config.yaml",
-                       root=tmp_path, topics={})
-    update_index(cfg, progress=False)
-    return cfg
 
 
 # --- the command line -----------------------------------------------------------------------
