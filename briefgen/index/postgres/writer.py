@@ -172,8 +172,13 @@ class PgWriter:
         return bool(fetch_one(self.con, f"SELECT EXISTS (SELECT 1 FROM {S}.documents)")[0])
 
     def totals(self) -> tuple[int, int]:
-        """Return (documents, passages) in the store."""
-        row = fetch_one(self.con, 
+        """Return (documents, passages) in the store (from the stored corpus facts if there)."""
+        facts = schema.stored_facts(self.con)
+        summary, passages = facts.get("date_summary"), facts.get("passage_totals")
+        if isinstance(summary, list) and isinstance(passages, list) and summary and passages:
+            return int(summary[0]), int(passages[0])  # counting 400,000 rows takes 0.1 s
+        row = fetch_one(
+            self.con,
             f"SELECT (SELECT count(*) FROM {S}.documents), (SELECT count(*) FROM {S}.passages)"
         )
         return int(row[0]), int(row[1])
