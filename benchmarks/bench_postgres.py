@@ -149,7 +149,7 @@ def render(figures: dict[str, Any], runs: int) -> str:
         return "\n".join([*lines, f"Skipped: {figures['skipped']}.", END])
     lines += [(f"PostgreSQL {figures['postgresql']} on 127.0.0.1 of this machine (a throw-away "
               "server, default durability: fsync on, shared_buffers 1 GB), sharing the 2 cores with briefgen. Medians of "
-              f"{runs} runs (index from scratch: 1 run). Select: `select_topic` in-process, p50 "
+              f"{runs} run(s) (index from scratch: 1 run). Select: `select_topic` in-process, p50 "
               "over the default brief's topics' calls."), ""]
     header = "| figure | " + " | ".join(f"SQLite {t} | PostgreSQL {t}" for t in figures["sizes"]) + " |"
     lines += [header, "|---|" + "---:|" * (2 * len(figures["sizes"]))]
