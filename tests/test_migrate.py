@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from conftest import copy_project
 
@@ -21,7 +22,10 @@ def set_index(config: Path, lines: str) -> None:
     config.write_text(text.replace("index:\n", "index:\n" + lines, 1), encoding="utf-8")
 
 
-def test_migrate_to_postgresql_then_switch_builds_the_same_brief(tmp_path: Path, pg_url: str) -> None:
+def test_migrate_to_postgresql_then_switch_builds_the_same_brief(
+    tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1773532800")  # both builds say the same "Generated"
     project = copy_project(tmp_path / "project")
     config = project / "config.yaml"
     set_index(config, f"  url: {pg_url}\n")  # still on sqlite: the URL waits for the switch
