@@ -1,18 +1,22 @@
 """Files: atomic output (a reader sees the complete new file or the previous one, never a part),
-content hashes, and exclusive locks that die with their process."""
+content hashes, exclusive locks that die with their process, opening only regular files, and
+the check that a path briefgen writes or deletes lies inside its folder."""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import os
+import stat
 import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
@@ -76,17 +80,19 @@ def fsync_dir(directory: Path) -> None:
 
 
 @contextmanager
-def exclusive_lock(path: Path) -> Iterator[str | None]:
+def exclusive_lock(path: Path, *, wait_s: float = 0.0) -> Iterator[str | None]:
     """Hold an exclusive flock on ``path``; yield None if held, else who holds it.
 
-    The kernel drops a flock when its process dies, so a killed run never leaves it stuck.
+    ``wait_s``: how long to wait for another holder to let go (polled, so the wait is bounded
+    however the other process behaves); 0 gives up at once. The kernel drops a flock when its
+    process dies, so a killed run never leaves it stuck. A lock file that is a symbolic link
+    is refused (OSError): its target, anywhere, would be overwritten.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    # Never through a link: the holder line is written into the file (OSError for a link).
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        if not _flock_within(fd, wait_s):
             yield _lock_holder(fd)
             return
         started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -103,6 +109,22 @@ def exclusive_lock(path: Path) -> Iterator[str | None]:
         os.close(fd)
 
 
+def _flock_within(fd: int, wait_s: float) -> bool:
+    """Take the flock on ``fd``, trying until ``wait_s`` seconds have passed; say if it was taken."""
+    deadline = time.monotonic() + max(0.0, wait_s)
+    pause = 0.02
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            time.sleep(min(pause, left))
+            pause = min(pause * 2, 0.5)
+
+
 def _lock_holder(fd: int) -> str:
     """Return the "pid N since T" line of the lock's holder (it writes it just after locking)."""
     for _ in range(50):  # a new lock file is empty for the instant between flock and pwrite
@@ -114,9 +136,42 @@ def _lock_holder(fd: int) -> str:
 
 
 def sha256_file(path: Path) -> str:
-    """Return the hex sha256 of a file's bytes."""
+    """Return the hex sha256 of a regular file's bytes (OSError for anything else)."""
     digest = hashlib.sha256()
-    with path.open("rb") as fh:
+    with open_regular(path) as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def open_regular(path: Path | str) -> BinaryIO:
+    """Open a regular file for reading; raise OSError for a FIFO, device, socket or folder.
+
+    Opened non-blocking, so a FIFO put where a file was listed cannot hang the reader, and
+    checked on the open descriptor, so nothing can be swapped in between check and read.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise OSError(errno.EINVAL, f"not a regular file ({file_kind(mode)})", os.fspath(path))
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def file_kind(mode: int) -> str:
+    """Name the kind of file a ``st_mode`` describes, for messages."""
+    kinds = (
+        (stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"), (stat.S_ISREG, "a file"),
+    )
+    return next((name for test, name in kinds if test(mode)), "not a regular file")
+
+
+def is_inside(path: Path, folder: Path) -> bool:
+    """Say whether ``path``, resolved (symlinks and ``..`` followed), lies in ``folder`` resolved."""
+    real, top = Path(os.path.realpath(path)), Path(os.path.realpath(folder))
+    return real == top or top in real.parents

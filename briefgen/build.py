@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from briefgen import __version__
-from briefgen._fs import remove_stale_temps, write_files_atomic
+from briefgen._fs import is_inside, remove_stale_temps, write_files_atomic
 from briefgen.brief.assemble import assemble_brief, whole_corpus
 from briefgen.brief.model import Brief, CorpusSummary, Window
 from briefgen.brief.record import read_previous_brief
@@ -317,15 +317,26 @@ def empty_corpus_message(cfg: LoadedConfig) -> str:
 
 
 def output_dir(cfg: LoadedConfig, name: str, spec: BriefSpec, day: dt.date) -> Path:
-    """Return ``<output.dir>/<brief.output pattern>`` with {brief} and {date} filled in."""
+    """Return ``<output.dir>/<brief.output pattern>`` with {brief} and {date} filled in.
+
+    The folder is checked after filling in and resolving (symlinks, ``..``) to lie inside the
+    output folder: a brief never writes anywhere else.
+    """
     try:
         folder = spec.output.format(brief=name, date=day.isoformat())
-    except (KeyError, IndexError, ValueError) as exc:
+    except (KeyError, IndexError, ValueError, AttributeError) as exc:
         raise ConfigError(
             f"{cfg.path}: briefs.{name}.output: bad pattern {spec.output!r} "
             f"(only {{brief}} and {{date}} are filled in): {exc}"
         ) from None
-    return cfg.resolve(cfg.config.output.dir) / folder
+    root = cfg.resolve(cfg.config.output.dir)
+    target = root / folder
+    if not is_inside(target, root):
+        raise ConfigError(
+            f"{cfg.path}: briefs.{name}.output: {spec.output!r} names {target}, which is "
+            f"outside the output folder {root}; use a folder inside it, e.g. \"{{brief}}\""
+        )
+    return target
 
 
 def write_outputs(name: str, folder: Path, outputs: dict[str, bytes]) -> list[Path]:

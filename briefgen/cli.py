@@ -96,7 +96,8 @@ def index(
 ) -> None:
     """Read the corpus and update the search index incrementally."""
     from briefgen.index.backends import with_backend
-    from briefgen.index.update import SUMMARY_MAX_SKIPPED, update_index
+    from briefgen.index.summary import SUMMARY_MAX_SKIPPED
+    from briefgen.index.update import update_index
 
     cfg = load(config_path, topic_files)
     cfg = with_backend(cfg, backend) if backend else cfg
@@ -105,7 +106,7 @@ def index(
     if not quiet:
         click.echo(summary.format())
     if strict and summary.skipped:
-        click.echo(f"error: {len(summary.skipped)} input(s) skipped (--strict)", err=True)
+        click.echo(f"error: {summary.skipped_count} input(s) skipped (--strict)", err=True)
         sys.exit(1)
 
 

@@ -20,8 +20,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def warn(message: str) -> None:
-    """Print one warning line to stderr."""
-    click.echo(f"warning: {message}", err=True)
+    """Print one warning line to stderr (control characters in it escaped: a file name must
+    not forge a line of the log)."""
+    from briefgen.names import printable
+
+    click.echo(f"warning: {printable(message)}", err=True)
 
 
 def config_options(func: F) -> F:

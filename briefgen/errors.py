@@ -30,6 +30,10 @@ class StoreError(BriefgenError):
     """The index store cannot be opened or updated (locked, corrupt, unreachable, disk full)."""
 
 
+class IndexBusyError(StoreError):
+    """Another process kept the index's update lock longer than ``index.lock_wait_seconds``."""
+
+
 class RenderError(BriefgenError):
     """A brief could not be rendered (template mistake, PDF failure, unwritable output)."""
 

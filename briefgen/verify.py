@@ -21,6 +21,7 @@ from briefgen.brief.record import RECORD_HASH_KEY, record_digest
 from briefgen.config.schema import LoadedConfig
 from briefgen.errors import VerifyError
 from briefgen.models import Document
+from briefgen.names import printable
 
 SOURCE_CHANGED = "the source changed since the brief was built"
 RECORD_CHANGED = "the record changed: the source is as it was when the brief was built"
@@ -59,8 +60,8 @@ class VerifyReport:
             lines = [summary]
         else:
             lines = [f"{self.path}: {len(self.problems)} problem(s)"]
-            lines += [f"  {p.where}: {p.message}" for p in self.problems]
-        lines += [f"  warning: {w.where}: {w.message}" for w in self.warnings]
+            lines += [printable(f"  {p.where}: {p.message}") for p in self.problems]
+        lines += [printable(f"  warning: {w.where}: {w.message}") for w in self.warnings]
         return "\n".join(lines)
 
 
@@ -96,8 +97,13 @@ def check_sources(
     documents: dict[str, Document | None] = {}
     for src in record["sources"]:
         doc_id = src["doc_id"]
-        doc = documents[doc_id] = load_document(cfg, src["source_path"], doc_id)
         report.sources += 1
+        outside = _outside_corpus(cfg, src["source_path"])
+        if outside:  # a forged record: never read, and a problem
+            documents[doc_id] = None
+            report.problems.append(Problem(src["source_path"], outside))
+            continue
+        doc = documents[doc_id] = load_document(cfg, src["source_path"], doc_id)
         if doc is None:
             report.problems.append(Problem(
                 src["source_path"],
@@ -111,6 +117,24 @@ def check_sources(
                 f"(sha256 {src['sha256'][:12]}… is now {doc.source.sha256[:12]}…)",
             ))
     return documents
+
+
+def _outside_corpus(cfg: LoadedConfig, source_path: object) -> str | None:
+    """Say why a recorded source path is not a file of the corpus (None: it is one).
+
+    A forged brief.json could cite "../x.txt" or /etc/passwd with a matching sha256: only a
+    file inside the corpus folder (links resolved) can back a quote.
+    """
+    from briefgen.corpus.discover import inside_corpus
+
+    if not isinstance(source_path, str) or not source_path or "\x00" in source_path:
+        return f"source path {source_path!r} is not a file path"
+    if inside_corpus(cfg, cfg.resolve(source_path)):
+        return None
+    return (
+        f"source path {source_path!r} is outside the corpus folder "
+        f"({cfg.config.corpus.path}); briefgen never cites such a file"
+    )
 
 
 def check_quotes(

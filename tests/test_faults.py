@@ -320,8 +320,8 @@ def test_corpus_files_deleted_or_changed_while_indexing(
     cfg = load_config(project / "config.yaml")
     real_list, real_read = corpus.corpus_files, corpus.read_raw
 
-    def list_then_delete(cfg: LoadedConfig) -> list[Path]:
-        paths = real_list(cfg)
+    def list_then_delete(cfg: LoadedConfig, warn: Any = None) -> list[Path]:
+        paths = real_list(cfg, warn)
         (seeds / "a1.txt").unlink()  # gone between listing and the stat
         return paths
 

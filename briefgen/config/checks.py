@@ -4,13 +4,13 @@ the email attachments a brief can give (run by the loader, which knows where eac
 
 from __future__ import annotations
 
-import string
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cronsim import CronSim, CronSimError
 
+from briefgen.config.folders import fields_problem, leaves_folder
 from briefgen.config.yamlread import Problem, YamlDoc
 from briefgen.deliver import EmailSettings
 from briefgen.outputs import DEFAULT_FORMATS, OUTPUTS
@@ -45,18 +45,13 @@ def timezone_problem(name: str) -> str | None:
 
 
 def output_pattern_problem(pattern: str) -> str | None:
-    """Return why ``pattern`` is not a usable dated-output pattern, or None."""
-    try:
-        names = {f for _, f, _, _ in string.Formatter().parse(pattern) if f is not None}
-    except ValueError as exc:
-        return f"output pattern {pattern!r}: {exc}"
-    unknown = names - _PATTERN_FIELDS
-    if unknown:
-        return f"output pattern {pattern!r}: unknown field {{{min(unknown)}}}; use {{brief}}, {{date}}, {{time}}"
-    parts = pattern.replace("\\", "/").split("/")
-    if pattern.startswith("/") or ".." in parts:
+    """Return why ``pattern`` is not a usable dated-output pattern (``schedule.output``), or None."""
+    problem = fields_problem(pattern, _PATTERN_FIELDS, f"output pattern {pattern!r}")
+    if problem:
+        return problem
+    if leaves_folder(pattern):
         return f"output pattern {pattern!r} must stay inside the output folder"
-    last = parts[-1]
+    last = pattern.replace("\\", "/").split("/")[-1]
     if "{date}" not in last or "{brief}" in last:
         return (
             f"output pattern {pattern!r}: the last folder must contain {{date}} (and not "

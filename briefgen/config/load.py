@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
 from briefgen.config.checks import attach_problems
+from briefgen.config.folders import output_collisions
 from briefgen.config.problems import (
     describe_value,
     did_you_mean,
@@ -133,6 +134,8 @@ def _load(
     _check_briefs(data, doc, set(sources), problems)
     if check_metadata:
         _check_corpus_path(data, doc, config_path.parent, problems)
+    if config is not None:  # folders two briefs, or two runs of one schedule, would share
+        problems += [doc.problem(at, message) for at, message in output_collisions(config.briefs)]
     metadata_path = _metadata_path(data, config_path.parent) if check_metadata else None
     metadata = None
     shown_files = [shown] + [str(f) for f in files]

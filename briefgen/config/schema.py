@@ -8,8 +8,7 @@ Loading, validation with ``file:line:col`` locations and ``briefgen schema`` liv
 from __future__ import annotations
 
 import datetime as dt
-import string
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -21,7 +20,7 @@ from pydantic import (
     field_validator,
 )
 
-from briefgen.config import checks, dburl
+from briefgen.config import checks, dburl, folders
 from briefgen.deliver import DeliverSettings
 from briefgen.outputs import DEFAULT_FORMATS, FormatName
 
@@ -85,6 +84,13 @@ class CorpusSettings(StrictModel):
     fields: CorpusFields = Field(default_factory=CorpusFields)
     """Which field of a JSONL record holds what, for records with other names, e.g.
     `{id: story_id, title: headline, text: body, date: published}`; each key is optional."""
+    max_records: int = Field(default=1_000_000, gt=0, strict=True)
+    """A JSONL file is read up to this many lines (records, blank lines included); the rest of
+    a longer one is skipped with a warning. Stops a small .jsonl.gz that unpacks to millions."""
+
+    max_decompressed_mb: float = Field(default=4096.0, gt=0, strict=True)
+    """A compressed (.jsonl.gz) file is read until it has unpacked to this many megabytes; the
+    rest is skipped with a warning. Stops a gzip bomb (a few MB that unpack to many GB)."""
 
 
 class IndexSettings(StrictModel):
@@ -94,6 +100,11 @@ class IndexSettings(StrictModel):
 
     path: str = ".briefgen/index.sqlite"
     """Where the SQLite FTS5 index lives, relative to the project root (sqlite backend)."""
+
+    lock_wait_seconds: float = Field(default=60.0, ge=0, strict=True)
+    """How long a build or `briefgen index` waits for another process's index update to
+    finish before giving up (0: do not wait). A scheduled run that gives up keeps its slot
+    for the next run without spending an attempt."""
 
     url: str | None = None
     """The PostgreSQL connection URL without a password, e.g.
@@ -270,16 +281,9 @@ class BriefSpec(StrictModel):
     @classmethod
     def _check_output(cls, value: str) -> str:
         # The pattern names a folder under the output folder: it must not climb out of it.
-        try:
-            fields = {name for _, name, _, _ in string.Formatter().parse(value) if name is not None}
-        except ValueError as exc:
-            raise ValueError(f"{exc}; write literal braces as {{{{ and }}}}") from None
-        unknown = sorted(fields - {"brief", "date"})
-        if unknown:
-            raise ValueError(f"unknown field {{{unknown[0]}}}; use {{brief}} and {{date}}")
-        parts = PurePosixPath(value.replace("\\", "/")).parts
-        if not value.strip() or value.startswith(("/", "\\")) or ".." in parts:
-            raise ValueError("must be a folder inside the output folder, e.g. \"{brief}\"")
+        problem = folders.brief_output_problem(value)
+        if problem:
+            raise ValueError(problem)
         return value
 
 

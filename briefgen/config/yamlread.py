@@ -139,11 +139,21 @@ def read_yaml(
     """
     text = read_text(path, shown, limit or SizeLimit())
     node = _compose(text, shown)
+    if node is None and not empty_ok:
+        raise FileFatal(Problem(shown, 0, 0, (), "file is empty"))
+    return _document(node, text, shown, problems)
+
+
+def read_yaml_text(text: str, shown: str, problems: list[Problem]) -> YamlDoc:
+    """Read YAML text (its size checked by the caller) with the limits of a file: nesting
+    depth, alias expansion, no tags; an empty document's data is ``None``. Raises ``FileFatal``."""
+    return _document(_compose(text, shown), text, shown, problems)
+
+
+def _document(node: Node | None, text: str, shown: str, problems: list[Problem]) -> YamlDoc:
     doc = YamlDoc(shown, None)
     if node is None:
-        if empty_ok:
-            return doc
-        raise FileFatal(Problem(shown, 0, 0, (), "file is empty"))
+        return doc
     max_reused = max(MAX_ALIAS_EXPANSION, len(text) // BYTES_PER_ALIAS_VALUE)
     doc.data = _Converter(doc, problems, max_reused).convert(node, (), 0, ())
     return doc

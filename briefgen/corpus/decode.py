@@ -124,8 +124,20 @@ def _binary_magic(data: bytes) -> str | None:
 def extract_html_text(html: bytes | str) -> str:
     """Return the main text of an HTML page, paragraphs separated by blank lines ('' if none).
 
-    Deterministic: fixed trafilatura settings, no network, no time limit.
+    Deterministic: fixed trafilatura settings, no network, no time limit. If the extractor or
+    a part of it is not installed, raises SkippedInput: those pages are skipped, the rest read.
     """
+    try:
+        return _extract_html_text(html)
+    except ImportError as exc:  # e.g. lxml without its html_clean part, behind trafilatura
+        missing = f" ({exc.name})" if exc.name else ""
+        raise SkippedInput(
+            f"HTML pages cannot be read here: a package the extractor needs is missing{missing}: "
+            f"{exc}; install it (see the error) and index again"
+        ) from None
+
+
+def _extract_html_text(html: bytes | str) -> str:
     import trafilatura
     from trafilatura.settings import use_config
 

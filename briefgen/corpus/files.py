@@ -11,20 +11,18 @@ cleaning in worker processes.
 
 from __future__ import annotations
 
-import fnmatch
 import functools
 import gzip
 import hashlib
 import json
 import os
-import re
+import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import yaml
-
+from briefgen._fs import file_kind, open_regular
 from briefgen.corpus.clean import clean_text
 from briefgen.corpus.decode import (
     SkippedInput,
@@ -33,7 +31,9 @@ from briefgen.corpus.decode import (
     page_metadata,
     reject_binary,
 )
-from briefgen.corpus.jsonl import jsonl_chunks
+from briefgen.corpus.discover import find_corpus_files
+from briefgen.corpus.frontmatter import front_matter_meta
+from briefgen.corpus.jsonl import JsonlCapReached, jsonl_chunks
 from briefgen.corpus.metadata import NO_META, load_metadata, merge_meta, meta_from_fields
 from briefgen.corpus.passages import build_passages
 from briefgen.corpus.records import (
@@ -44,7 +44,6 @@ from briefgen.corpus.records import (
     missing_field_message,
     split_record,
 )
-from briefgen.corpus.textlines import front_matter_end
 from briefgen.errors import CorpusError
 from briefgen.models import Document, Source, SourceMeta
 
@@ -176,28 +175,14 @@ def _realpath(folder: str) -> str:
     return os.path.realpath(folder)
 
 
-def corpus_files(cfg: LoadedConfig) -> list[Path]:
-    """List the corpus files matching ``corpus.include``, sorted (raises if the corpus is missing)."""
-    root = cfg.resolve(cfg.config.corpus.path)
-    if root.is_file():
-        return [root]
-    if not root.is_dir():
-        raise CorpusError(
-            f"{cfg.path.name}: corpus.path: {root} does not exist; create it or point corpus.path at your articles"
-        )
-    patterns = cfg.config.corpus.include
+def corpus_files(cfg: LoadedConfig, warn: Warn | None = None) -> list[Path]:
+    """List the corpus files matching ``corpus.include``, sorted (raises if the corpus is missing).
+
+    Only regular files inside the corpus folder with printable UTF-8 names; every other
+    match is skipped with one ``warn`` line (see ``briefgen.corpus.discover``).
+    """
     _realpath.cache_clear()  # a long-running scheduler must see folders renamed between runs
-    top = os.fspath(root)
-    found: list[tuple[str, str]] = []  # (path relative to the corpus folder, full path)
-    for dirpath, dirnames, filenames in os.walk(top):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        rel_dir = os.path.relpath(dirpath, top).replace(os.sep, "/")
-        prefix = "" if rel_dir == "." else rel_dir + "/"
-        for name in filenames:
-            if not name.startswith(".") and any(fnmatch.fnmatch(name, p) for p in patterns):
-                found.append((prefix + name, os.path.join(dirpath, name)))
-    found.sort()
-    return [Path(full) for _, full in found]
+    return find_corpus_files(cfg, warn)
 
 
 def doc_ids_for(paths: list[Path], corpus_root: Path) -> dict[Path, str]:
@@ -250,7 +235,9 @@ def read_raw(
         yield from _read_jsonl(path, source_path, yaml_meta, cfg, warn)
         return
     try:
-        size = path.stat().st_size
+        mode, size = (st := path.stat()).st_mode, st.st_size
+        if not stat.S_ISREG(mode):  # put here since the listing: never opened
+            raise SkippedInput(f"not a regular file ({file_kind(mode)}); skipped without opening it")
         cap = cfg.config.corpus.max_file_mb * 1024 * 1024
         if size > cap:
             raise SkippedInput(
@@ -275,7 +262,7 @@ def read_raw(
             if not text.strip():
                 raise SkippedInput("empty file (only whitespace)")
             if fmt == "md":
-                own_meta = _front_matter_meta(text)
+                own_meta = front_matter_meta(text)
     except SkippedInput as exc:
         warn(f"{source_path}: {exc}")
         return
@@ -296,40 +283,13 @@ def read_raw(
 def _read_capped(path: Path, cap_mb: float) -> bytes:
     """Read a file of at most ``cap_mb`` MB; it may have grown since it was measured."""
     cap = int(cap_mb * 1024 * 1024)
-    with open(path, "rb") as fh:
+    with open_regular(path) as fh:  # a FIFO or device put here since the listing: OSError
         data = fh.read(cap + 1)
     if len(data) > cap:
         raise SkippedInput(
             f"file grew past the {cap_mb:g} MB cap (corpus.max_file_mb) while being read"
         )
     return data
-
-
-def _front_matter_meta(text: str) -> SourceMeta:
-    """Read the metadata in a Markdown file's YAML front matter (raises SkippedInput if broken)."""
-    if not re.match(r"\ufeff?---[ \t]*\r?\n", text):
-        return SourceMeta()
-    end = front_matter_end(text)
-    if end == 0:
-        raise SkippedInput(
-            "line 1: front matter opened with --- but never closed; add a closing --- line"
-        )
-    block = re.sub(r"\A\ufeff?---[ \t]*\r?\n", "", text[:end])
-    block = re.sub(r"---[ \t]*(?:\r?\n)?\Z", "", block)
-    try:
-        data = yaml.safe_load(block)
-    except yaml.MarkedYAMLError as exc:
-        line = exc.problem_mark.line + 2 if exc.problem_mark else 1  # +1 for 1-based, +1 for '---'
-        raise SkippedInput(
-            f"line {line}: broken front matter ({exc.problem}); fix the YAML"
-        ) from None
-    except yaml.YAMLError as exc:
-        raise SkippedInput(f"broken front matter ({exc}); fix the YAML") from None
-    if data is None:
-        return SourceMeta()
-    if not isinstance(data, dict):
-        raise SkippedInput("line 2: front matter must be a mapping (title: ..., date: ...)")
-    return meta_from_fields(data)
 
 
 def record_cap(cap_mb: float) -> int:
@@ -382,13 +342,15 @@ def _read_jsonl(
     path: Path, source_path: str, file_meta: SourceMeta, cfg: LoadedConfig, warn: Warn
 ) -> Iterator[RawArticle]:
     """Stream a .jsonl or .jsonl.gz file, one article per line, in bounded memory."""
-    cap_mb = cfg.config.corpus.max_file_mb
+    settings = cfg.config.corpus
+    cap_mb = settings.max_file_mb
     stem = file_stem(path)
     fields = field_map(cfg.config.corpus.fields)
     seen: set[str] = set()
     missing = 0  # records without the text field: reported once for the file
     try:
-        for chunk in jsonl_chunks(path, record_cap(cap_mb)):
+        for chunk in jsonl_chunks(path, record_cap(cap_mb), max_lines=settings.max_records,
+                                  max_unpacked=int(settings.max_decompressed_mb * 1048576)):
             if chunk.data is None:
                 warn(f"{source_path}:{chunk.first_line}: {over_cap_reason(cap_mb)}")
                 continue
@@ -414,6 +376,8 @@ def _read_jsonl(
                     continue
                 seen.add(article.doc_id)
                 yield article
+    except JsonlCapReached as exc:
+        warn(f"{source_path}:{exc.line}: {exc}")
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
         warn(f"{source_path}: cannot read the file ({exc}); stopped there")
 

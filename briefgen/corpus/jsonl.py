@@ -2,7 +2,9 @@
 
 Reading a block at a time, not a line at a time, is what lets the indexer hand the lines to
 worker processes cheaply; the line numbers and the handling of over-long lines are exactly
-those of reading line by line.
+those of reading line by line. A file is read up to a number of lines and, compressed, up to a
+decompressed size (``corpus.max_records``, ``corpus.max_decompressed_mb``): a 6 KB gzip of two
+million lines, or 1 MB that unpacks to 1 GB, stops there with one reason.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
+
+from briefgen._fs import open_regular
 
 #: A JSONL file is read in blocks of about this many bytes (decompressed), cut at line ends.
 JSONL_BLOCK_BYTES = 4 << 20
@@ -34,6 +38,14 @@ class JsonlChunk:
         if self.data.endswith(b"\n"):
             lines.pop()
         yield from enumerate(lines, self.first_line)
+
+
+class JsonlCapReached(Exception):
+    """Reading stopped at a cap; the message says which, ``line`` is the first line not read."""
+
+    def __init__(self, message: str, line: int) -> None:
+        super().__init__(message)
+        self.line = line
 
 
 class _CountingReader:
@@ -63,18 +75,34 @@ class _CountingReader:
             pass
 
 
-def jsonl_chunks(path: Path, cap: int, *, digest: Any = None) -> Iterator[JsonlChunk]:
+def jsonl_chunks(
+    path: Path,
+    cap: int,
+    *,
+    digest: Any = None,
+    max_lines: int | None = None,
+    max_unpacked: int | None = None,
+) -> Iterator[JsonlChunk]:
     """Read a .jsonl or .jsonl.gz file in large blocks of whole lines, in bounded memory.
 
     A line longer than ``cap`` bytes is never held whole: it comes as a chunk with ``data``
     None. ``digest`` (a hashlib object), if given, is fed every byte of the file as stored.
+    After ``max_lines`` lines, or once a compressed file has unpacked to more than
+    ``max_unpacked`` bytes, raises :class:`JsonlCapReached` (the lines before it were yielded).
     Raises OSError, EOFError or gzip.BadGzipFile if the file cannot be read to its end.
     """
-    with open(path, "rb") as raw:
+    compressed = path.name.lower().endswith(".gz")
+    with open_regular(path) as raw:
         counter = _CountingReader(raw, digest)
-        fh: Any = gzip.GzipFile(fileobj=counter, mode="rb") if path.name.lower().endswith(".gz") else counter
-        number, tail, dropping = 1, b"", False
+        fh: Any = gzip.GzipFile(fileobj=counter, mode="rb") if compressed else counter
+        number, tail, dropping, unpacked = 1, b"", False, 0
         while block := _read_block(fh):
+            unpacked += len(block)
+            if compressed and max_unpacked is not None and unpacked > max_unpacked:
+                raise JsonlCapReached(
+                    f"unpacks to more than {max_unpacked / 1048576:,.0f} MB "
+                    "(corpus.max_decompressed_mb); the rest of the file is skipped — raise the "
+                    "cap if it is a real corpus", number)
             if dropping:  # inside a line over the cap: skip to its end
                 end = block.find(b"\n")
                 if end < 0:
@@ -83,15 +111,38 @@ def jsonl_chunks(path: Path, cap: int, *, digest: Any = None) -> Iterator[JsonlC
             data = tail + block if tail else block
             cut = data.rfind(b"\n") + 1
             if cut:
+                lines = data.count(b"\n", 0, cut)
+                if max_lines is not None and number - 1 + lines > max_lines:
+                    yield from _up_to(data, number, max_lines - number + 1, counter.consumed)
+                    raise _too_many_lines(max_lines)
                 yield JsonlChunk(number, data[:cut], counter.consumed)
-                number += data.count(b"\n", 0, cut)
+                number += lines
             tail = data[cut:]
             if len(tail) > cap:
+                if max_lines is not None and number > max_lines:
+                    raise _too_many_lines(max_lines)
                 yield JsonlChunk(number, None, counter.consumed)
                 number, tail, dropping = number + 1, b"", True
         if tail and not dropping:
+            if max_lines is not None and number > max_lines:
+                raise _too_many_lines(max_lines)
             yield JsonlChunk(number, tail, counter.consumed)
         counter.drain()
+
+
+def _up_to(data: bytes, number: int, keep: int, consumed: int) -> Iterator[JsonlChunk]:
+    """Yield the first ``keep`` whole lines of ``data`` (if any) as one chunk."""
+    end = 0
+    for _ in range(keep):
+        end = data.index(b"\n", end) + 1
+    if end:
+        yield JsonlChunk(number, data[:end], consumed)
+
+
+def _too_many_lines(max_lines: int) -> JsonlCapReached:
+    return JsonlCapReached(
+        f"more than {max_lines:,} lines (corpus.max_records); the rest of the file is skipped — "
+        "raise the cap if it is a real corpus", max_lines + 1)
 
 
 def _read_block(fh: Any) -> bytes:

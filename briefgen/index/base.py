@@ -18,9 +18,15 @@ Contracts every backend keeps (the parametrized store tests hold both to them):
   agrees with retrieval.
 - ``snapshot_hash()`` is a sha256 over the sorted ``(doc_id, sha256)`` pairs; equal hashes,
   equal corpus, whichever backend holds it.
-- A ``StoreWriter`` is used inside ``Backend.writer()``, which holds the store's update lock;
-  the caller owns transactions (``begin``/``commit``), and a crash at any point leaves the last
+- A ``StoreWriter`` is used inside ``Backend.writer()``, which holds the store's update lock
+  (waiting up to ``index.lock_wait_seconds`` for it, then raising ``IndexBusyError``); the
+  caller owns transactions (``begin``/``commit``), and a crash at any point leaves the last
   committed state readable: a document is never half written.
+- Optionally, ``Backend.unlocked_view(cfg)`` yields a read-only object with the reads of a
+  ``StoreWriter`` (``setting``, ``files``, ``documents_by_source``, ``totals``) and
+  ``has_corpus_facts()``, or None: the update checks with it whether the store is current, so
+  builds on an up-to-date index never take (or wait for) the update lock. A backend without
+  it simply always takes the lock.
 """
 
 from __future__ import annotations

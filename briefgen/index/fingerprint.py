@@ -55,5 +55,6 @@ def inputs_fingerprint(cfg: LoadedConfig) -> str:
     if settings.metadata:
         with contextlib.suppress(OSError):
             metadata_sha = sha256_file(cfg.resolve(settings.metadata))
-    return json.dumps({"max_file_mb": settings.max_file_mb, "metadata": metadata_sha,
-                       "fields": settings.fields.model_dump()}, sort_keys=True)
+    caps = {k: getattr(settings, k) for k in ("max_file_mb", "max_records", "max_decompressed_mb")}
+    return json.dumps({**caps, "metadata": metadata_sha, "fields": settings.fields.model_dump()},
+                      sort_keys=True)

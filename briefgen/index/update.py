@@ -9,6 +9,12 @@ is consistent and the next run simply picks the unfinished files up again.
 
 Large runs read, parse and clean articles in worker processes (``briefgen.index.workers``)
 while this process only reads raw bytes and writes to SQLite.
+
+An index that is already current is checked without the update lock (a backend may offer an
+``unlocked_view``), so builds on an up-to-date index never wait for each other; otherwise the
+update lock is waited for, up to ``index.lock_wait_seconds``. Which file keeps a document id
+that two files use is decided by corpus order alone, so a fresh and an incremental run give
+the same index.
 """
 
 from __future__ import annotations
@@ -24,20 +30,29 @@ from typing import TYPE_CHECKING, Any
 
 from briefgen._fs import sha256_file
 from briefgen.corpus import files as corpus
-from briefgen.corpus.jsonl import JsonlChunk, jsonl_chunks
+from briefgen.corpus.jsonl import JsonlCapReached, JsonlChunk, jsonl_chunks
 from briefgen.index.backends import backend_for
 from briefgen.index.base import DocumentRows, StoreWriter
 from briefgen.index.fingerprint import inputs_fingerprint, pipeline_fingerprint
+from briefgen.index.plan import CorpusFile, Plan, make_plan, stat_files
+from briefgen.index.summary import (
+    FILE_MAX_WARNINGS,
+    IndexSummary,
+    more_skipped_count,
+    more_skipped_line,
+)
 from briefgen.index.workers import (
     UNIT_BYTES,
     Item,
     Part,
+    PartResult,
     ReadContext,
     Record,
     TextFieldMissing,
     Unit,
     worker_pool,
 )
+from briefgen.names import printable
 
 if TYPE_CHECKING:
     from briefgen.config.schema import LoadedConfig
@@ -48,60 +63,10 @@ BATCH_CHARS = 32_000_000
 BATCH_DOCS = 10_000
 #: Below this many bytes to read, worker processes cost more than they save.
 PARALLEL_MIN_BYTES = 2_000_000
-SUMMARY_MAX_SKIPPED = 10
 
 
 def _ignore(message: str) -> None:
     """Drop a warning (the library default when the caller passes no ``warn``)."""
-
-
-@dataclass
-class IndexSummary:
-    """What one ``update_index`` run did."""
-
-    path: str  # where the index is (a file, a database)
-    added: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    removed: int = 0
-    skipped: list[str] = field(default_factory=list)  # one "file[:line]: reason" per skip
-    unlisted: int = 0  # more records without the text field: their file's message stands for them
-    passages: int = 0  # passages written in this run
-    documents_total: int = 0
-    passages_total: int = 0
-    seconds: float = 0.0
-    notes: list[str] = field(default_factory=list)  # e.g. "index rebuilt: schema changed"
-
-    def format(self) -> str:
-        """Return the end-of-run summary, a few short lines."""
-        lines = [f"note: {note}" for note in self.notes]
-        lines.append(
-            f"documents: {self.added:,} added, {self.updated:,} updated, {self.unchanged:,} "
-            f"unchanged, {self.removed:,} removed, {len(self.skipped) + self.unlisted:,} skipped"
-        )
-        rate = f" ({self.passages / self.seconds:,.0f}/s)" if self.passages and self.seconds else ""
-        lines.append(
-            f"passages: {self.passages:,} written{rate}; the index holds "
-            f"{self.documents_total:,} documents, {self.passages_total:,} passages"
-        )
-        lines.append(f"index: {self.path} ({self.seconds:.1f} s)")
-        if self.skipped:
-            lines.append("skipped:")
-            lines += [f"  {reason}" for reason in self.skipped[:SUMMARY_MAX_SKIPPED]]
-            if len(self.skipped) > SUMMARY_MAX_SKIPPED:
-                lines.append(f"  … and {len(self.skipped) - SUMMARY_MAX_SKIPPED:,} more")
-        return "\n".join(lines)
-
-
-@dataclass(frozen=True, slots=True)
-class CorpusFile:
-    """A corpus file as found on disk: where it is and its stat fingerprint."""
-
-    rel: str  # the source_path: relative to the project root, POSIX separators
-    path: Path
-    size: int
-    mtime_ns: int
-    doc_id: str | None  # the doc_id of a one-document file; None for JSONL
 
 
 @dataclass
@@ -113,6 +78,7 @@ class _FileState:
     seen: set[str] = field(default_factory=set)  # doc_ids this file keeps
     read: set[str] = field(default_factory=set)  # doc_ids read from it (duplicates are skipped)
     warnings: list[str] = field(default_factory=list)
+    hidden: int = 0  # skip warnings beyond FILE_MAX_WARNINGS: counted only
     sha256: str = ""
     without_text: int = 0  # records without the text field (reported once)
 
@@ -130,21 +96,28 @@ def update_index(
 ) -> IndexSummary:
     """Bring the index up to date with the corpus; return what changed.
 
-    Bad input is skipped with one ``warn`` line each and listed in ``summary.skipped``. Inputs
-    skipped before and still there are reported again (``--strict`` must see them); with
-    ``max_warnings``, only that many lines are shown, then one line counting the rest (a
-    scheduled build over a corpus with 1,000 empty records need not log them every run).
+    Bad input is skipped with one ``warn`` line each and listed in ``summary.skipped`` (past a
+    file's first ``FILE_MAX_WARNINGS``, only counted). Inputs skipped before and still there
+    are reported again (``--strict`` must see them); with ``max_warnings``, only that many lines
+    are shown, then one line counting the rest (a scheduled build over a corpus with 1,000
+    empty records need not log them every run). Raises ``IndexBusyError`` when another
+    process holds the update lock for longer than ``index.lock_wait_seconds``.
     """
     started = time.perf_counter()
-    paths = corpus.corpus_files(cfg)  # raises CorpusError naming a missing corpus folder
+    found: list[str] = []
+    paths = corpus.corpus_files(cfg, warn=found.append)  # CorpusError if the folder is missing
     backend = backend_for(cfg)
     summary = IndexSummary(path=backend.describe(cfg))
-    with backend.writer(cfg, summary.notes) as writer:
-        _Updater(cfg, writer, summary, progress=progress, warn=warn,
-                 max_warnings=max_warnings).run(paths)
-        # Snapshot hash and date range, for every build until the corpus changes again.
-        writer.store_corpus_facts()
-        summary.documents_total, summary.passages_total = writer.totals()
+    updater = _Updater(cfg, summary, progress=progress, warn=warn, max_warnings=max_warnings)
+    for message in found:
+        updater.warn(message)  # not a regular file, a link out of the corpus, a bad name
+    files = stat_files(cfg, paths)
+    if not updater.current_without_lock(backend, files):
+        with backend.writer(cfg, summary.notes) as writer:
+            updater.run(writer, files)
+            # Snapshot hash and date range, for every build until the corpus changes again.
+            writer.store_corpus_facts()
+            summary.documents_total, summary.passages_total = writer.totals()
     hidden = 0 if max_warnings is None else len(summary.skipped) - max_warnings
     if hidden > 0:
         warn(f"… and {hidden:,} more skipped input(s) not shown; "
@@ -159,7 +132,6 @@ class _Updater:
     def __init__(
         self,
         cfg: LoadedConfig,
-        writer: StoreWriter,
         summary: IndexSummary,
         *,
         progress: bool,
@@ -168,25 +140,39 @@ class _Updater:
     ) -> None:
         self.cfg = cfg
         self._max_warnings = max_warnings
-        self.writer = writer
         self.summary = summary
         self.progress = progress
         self._warn = warn
         self._bar: Any = None
         self._states: dict[int, _FileState] = {}
+        self._next_file = 0  # index of the next file state
         self._existing: dict[str, dict[str, tuple[int, str, str]]] = {}  # per file to read
-        self._claimed: set[str] = set()  # doc_ids read in this run, in any file
+        self._claimed: dict[str, str] = {}  # doc_id → "file[:line]" that took it in this run
         self._pending: set[str] = set()  # files not yet re-read in this run
+        self._order: dict[str, int] = {}  # source_path → position in corpus order
+        self._by_rel: dict[str, CorpusFile] = {}
+        self._unchanged: dict[str, CorpusFile] = {}  # not read: reported once reading is done
+        self._requeued: list[CorpusFile] = []  # unchanged files that must be read after all
+        self._plan: Plan | None = None
         self._fresh = False  # the index held no documents when reading began
         self._uncommitted = 0  # characters of passage text written since the last commit
         self._uncommitted_docs = 0
-        self._inputs = ""
+        self._pipeline, self._inputs = pipeline_fingerprint(), inputs_fingerprint(cfg)
 
-    def warn(self, message: str, state: _FileState | None = None) -> None:
-        """Report a skipped item: count it, remember it, and show it above the progress bar."""
+    def warn(self, message: str, state: _FileState | None = None, *, listed: bool = False) -> None:
+        """Report a skipped item: count it, remember it, and show it above the progress bar
+        (past a file's first FILE_MAX_WARNINGS, only count it, unless ``listed``)."""
+        message = printable(message)  # a file name must not forge or hide a line of the log
+        if state is not None and not listed and len(state.warnings) >= FILE_MAX_WARNINGS:
+            state.hidden += 1
+            self.summary.unlisted += 1
+            return
         self.summary.skipped.append(message)
         if state is not None:
             state.warnings.append(message)
+        self._show(message)
+
+    def _show(self, message: str) -> None:
         if self._max_warnings is not None and len(self.summary.skipped) > self._max_warnings:
             return  # counted; update_index says how many were not shown
         if self._bar is not None:
@@ -197,76 +183,87 @@ class _Updater:
         else:
             self._warn(message)
 
+    def _report_again(self, message: str) -> None:
+        """Report a warning stored with an unchanged file (its count line stands for many)."""
+        more = more_skipped_count(message)
+        if more:
+            self.summary.unlisted += more
+            self._show(message)
+        else:
+            self.warn(message)
+
     # --- planning ------------------------------------------------------------------------
 
-    def run(self, paths: list[Path]) -> None:
-        """Update the index to match the corpus files ``paths``."""
-        w = self.writer
-        root = self.cfg.resolve(self.cfg.config.corpus.path)
-        single = [p for p in paths if corpus.file_format(p) != "jsonl"]
-        ids = corpus.doc_ids_for(single, root) if single else {}
-        files = []
-        for p in paths:
-            try:
-                st = p.stat()
-            except OSError:
-                continue  # vanished since it was listed: it is simply not in the corpus now
-            files.append(CorpusFile(corpus.source_path_of(p, self.cfg), p, st.st_size,
-                                    st.st_mtime_ns, ids.get(p)))
+    def current_without_lock(self, backend: Any, files: list[CorpusFile]) -> bool:
+        """If the store is current, report it as a run would, without the update lock.
 
+        Builds on an up-to-date index then never queue for the lock. Needs the backend's
+        optional ``unlocked_view``; False whenever anything is to be written.
+        """
+        view_of = getattr(backend, "unlocked_view", None)
+        if view_of is None:
+            return False
+        with view_of(self.cfg) as view:
+            if view is None or view.setting("pipeline") != self._pipeline:
+                return False
+            if not view.has_corpus_facts():
+                return False
+            plan = make_plan(view, files, self._inputs)
+            if not plan.writes_nothing():
+                return False
+            self._plan = plan
+            self._unchanged = {f.rel: f for f in plan.unchanged}
+            self._report_unchanged()
+            self.summary.documents_total, self.summary.passages_total = view.totals()
+        return True
+
+    def run(self, writer: StoreWriter, files: list[CorpusFile]) -> None:
+        """Update the store to match the corpus ``files`` (holding its update lock)."""
+        self.writer = w = writer
+        self._order = {f.rel: i for i, f in enumerate(files)}
+        self._by_rel = {f.rel: f for f in files}
         w.begin()
-        pipeline, inputs = pipeline_fingerprint(), inputs_fingerprint(self.cfg)
-        if w.setting("pipeline") not in (None, pipeline):
+        if w.setting("pipeline") not in (None, self._pipeline):
             self.summary.notes.append("the cleaning code changed: every document is read again")
             w.clear()
+        w.set_setting("pipeline", self._pipeline)
         # Metadata or the size cap changed: re-read every file; unchanged articles stay put.
-        force = w.setting("inputs") != inputs
-        w.set_setting("pipeline", pipeline)
-        self._inputs = inputs
-        known = w.files()
-        # Per source_path: how many documents, and (for one-document files) the doc_id.
-        stored = w.documents_by_source(with_doc_ids=any(f.doc_id is not None for f in files))
-        to_read: list[CorpusFile] = []
-        unchanged: list[CorpusFile] = []
-        for f in files:
-            old = known.get(f.rel)
-            count, stored_id = stored.get(f.rel, (0, None))
-            if old is None or force or (f.doc_id is not None and count and stored_id != f.doc_id):
-                to_read.append(f)  # new, settings changed, or its doc_id changed (a name clash)
-            elif (old[0], old[1]) == (f.size, f.mtime_ns):
-                unchanged.append(f)
-            elif old[0] == f.size and sha256_file(f.path) == old[2]:
-                unchanged.append(f)  # touched, not changed: keep the new mtime to skip the hash
-                w.set_file(f.rel, f.size, f.mtime_ns, old[2], old[3])
-            else:
-                to_read.append(f)
-        on_disk = {f.rel for f in files}
-        for rel in known:
-            if rel not in on_disk:
-                self.summary.removed += w.delete_file(rel)
-        if not to_read:
-            w.set_setting("inputs", inputs)  # else only once every file has been re-read
+        self._plan = plan = make_plan(w, files, self._inputs)
+        for f in plan.touched:
+            old = plan.known[f.rel]
+            w.set_file(f.rel, f.size, f.mtime_ns, old[2], old[3])
+        for rel in plan.gone:
+            self.summary.removed += w.delete_file(rel)
+        if not plan.to_read:
+            w.set_setting("inputs", self._inputs)  # else only once every file has been re-read
         w.commit()
 
-        for f in unchanged:
-            self.summary.unchanged += stored.get(f.rel, (0, None))[0]
-            for message in known[f.rel][3]:
-                self.warn(message)  # the bad input is still there: --strict must still see it
-        if to_read:
+        self._unchanged = {f.rel: f for f in plan.unchanged}
+        if plan.to_read:
             # Read (and check) the metadata file once, here: forked workers inherit it instead
             # of each parsing it again, and a mistake in it stops the run from this process.
             corpus.file_metadata(self.cfg)
             self._fresh = not w.has_documents()
-            self._existing = {f.rel: {} if self._fresh else w.documents_of(f.rel) for f in to_read}
-            self._read_and_write(to_read)
+            self._existing = {f.rel: {} if self._fresh else w.documents_of(f.rel) for f in plan.to_read}
+            self._read_and_write(plan.to_read)
+        self._report_unchanged()
+
+    def _report_unchanged(self) -> None:
+        """Count the files not read and report their stored warnings again."""
+        assert self._plan is not None
+        for f in self._unchanged.values():
+            self.summary.unchanged += self._plan.stored.get(f.rel, (0, None))[0]
+            for message in self._plan.known[f.rel][3]:
+                self._report_again(message)  # still there: --strict must still see it
 
     # --- reading (producer) --------------------------------------------------------------
 
-    def _units(self, files: list[CorpusFile]) -> Iterator[Unit]:
+    def _units(self, files: list[CorpusFile], base: int) -> Iterator[Unit]:
         """Cut the files into units of reading work, in order (JSONL files into line blocks)."""
         batch: list[Part] = []  # one-document files, grouped
-        batch_bytes = base = 0
-        for i, f in enumerate(files):
+        batch_bytes = 0
+        for f in files:
+            i, self._next_file = self._next_file, self._next_file + 1
             self._states[i] = _FileState(f, self._existing[f.rel])
             if f.doc_id is not None:
                 batch.append(Part(i, f.rel, f.path, doc_id=f.doc_id, last=True))
@@ -285,17 +282,22 @@ class _Updater:
 
     def _jsonl_units(self, i: int, f: CorpusFile, base: int) -> Iterator[Unit]:
         """Read a JSONL file in blocks of whole lines (only bytes: workers parse them)."""
-        cap_mb = self.cfg.config.corpus.max_file_mb
+        settings = self.cfg.config.corpus
         stem, file_meta = corpus.file_stem(f.path), corpus.file_meta(f.path, self.cfg)
         digest = hashlib.sha256()
         notes = []
         try:
-            for chunk in jsonl_chunks(f.path, corpus.record_cap(cap_mb), digest=digest):
+            for chunk in jsonl_chunks(f.path, corpus.record_cap(settings.max_file_mb), digest=digest,
+                                      max_lines=settings.max_records,
+                                      max_unpacked=int(settings.max_decompressed_mb * 1024 * 1024)):
                 part = Part(i, f.rel, f.path, chunk=chunk, stem=stem, file_meta=file_meta)
                 if chunk.data is None:
-                    part.notes.append(f"{f.rel}:{chunk.first_line}: {corpus.over_cap_reason(cap_mb)}")
+                    part.notes.append(f"{f.rel}:{chunk.first_line}: {corpus.over_cap_reason(settings.max_file_mb)}")
                 yield Unit([part], base + min(chunk.consumed, f.size - 1))
             sha = digest.hexdigest()
+        except JsonlCapReached as exc:
+            notes.append(f"{f.rel}:{exc.line}: {exc}")
+            sha = _sha_or_empty(f.path)
         except (OSError, EOFError, gzip.BadGzipFile) as exc:
             notes.append(f"{f.rel}: cannot read the file ({exc}); stopped there")
             sha = _sha_or_empty(f.path)
@@ -303,13 +305,18 @@ class _Updater:
         yield Unit([Part(i, f.rel, f.path, chunk=end, last=True, sha256=sha, notes=notes)], base + f.size)
 
     def _wants(self, state: _FileState, record: Record) -> bool:
-        """Decide whether an article must be written (counting it either way)."""
+        """Decide whether an article must be written (counting it either way).
+
+        Of two files with one doc_id, the first in corpus order keeps it, whichever was read
+        first in this run: an unchanged file later in the order gives it up and is read again.
+        """
         did = record.doc_id
-        if did in self._claimed:
-            self.warn(f"{state.file.rel}: document id {did!r} also appears in an earlier "
-                      "file; skipped", state)
+        first = self._claimed.get(did)
+        if first is not None:
+            self.warn(f"{record.where}: document id {did!r} is already used by {first}; skipped",
+                      state)
             return False
-        self._claimed.add(did)
+        self._claimed[did] = record.where
         state.seen.add(did)
         old = state.existing.get(did)
         if old is not None:
@@ -321,14 +328,23 @@ class _Updater:
         else:
             owner = None if self._fresh else self.writer.document_owner(did)
             if owner is not None and owner not in self._pending:
-                self.warn(f"{state.file.rel}: document id {did!r} is already indexed from "
-                          f"{owner}; skipped", state)
-                return False
+                if self._order.get(owner, -1) < self._order.get(state.file.rel, -1):
+                    self.warn(f"{record.where}: document id {did!r} is already used by "
+                              f"{owner}, earlier in the corpus; skipped", state)
+                    return False
+                self._read_again(owner)  # later in the corpus: it gives the id up
             if owner is not None:  # moving here from a file that is re-read later in this run
                 self._replaces.append(self.writer.document_row(did))
                 self._existing[owner].pop(did, None)  # that file no longer holds it
             self.summary.added += 1
         return True
+
+    def _read_again(self, rel: str) -> None:
+        """Read an unchanged file after all, once this pass is done (it lost a doc_id)."""
+        self._unchanged.pop(rel, None)
+        self._pending.add(rel)
+        self._existing[rel] = self.writer.documents_of(rel)
+        self._requeued.append(self._by_rel[rel])
 
     # --- writing (consumer) --------------------------------------------------------------
 
@@ -353,11 +369,13 @@ class _Updater:
             with worker_pool(ReadContext(self.cfg, known), parallel=total >= PARALLEL_MIN_BYTES) as read:
                 self.writer.begin()
                 try:
-                    for unit, results in read(self._units(files)):
-                        for part, result in zip(unit.parts, results, strict=True):
-                            self._take_part(part, result.items, result.sha256)
-                        bar.update(unit.done_bytes - done)
-                        done = unit.done_bytes
+                    while files:
+                        for unit, results in read(self._units(files, done)):
+                            for part, result in zip(unit.parts, results, strict=True):
+                                self._take_part(part, result.items, result.sha256, result)
+                            bar.update(unit.done_bytes - done)
+                            done = unit.done_bytes
+                        files, self._requeued = self._requeued, []
                     self.writer.set_setting("inputs", self._inputs)
                     self.writer.commit()
                 except BaseException:
@@ -365,7 +383,7 @@ class _Updater:
                     raise
             self._bar = None
 
-    def _take_part(self, part: Part, items: list[Item], sha256: str) -> None:
+    def _take_part(self, part: Part, items: list[Item], sha256: str, counted: PartResult) -> None:
         """Write what a worker read from a part; close its file if the part is its last."""
         state = self._states[part.file_index]
         if part.chunk is None:
@@ -375,9 +393,9 @@ class _Updater:
                 self.warn(item, state)
             elif isinstance(item, TextFieldMissing):
                 state.without_text += 1
-                if state.without_text == 1:
+                if state.without_text == 1:  # stands for every record of the file without it
                     message = corpus.missing_field_message(item.where, item.field, item.present)
-                    self.warn(message, state)
+                    self.warn(message, state, listed=True)
                 else:
                     self.summary.unlisted += 1
             elif item.doc_id in state.read:
@@ -386,8 +404,12 @@ class _Updater:
                 state.read.add(item.doc_id)
                 if self._wants(state, item):
                     self._add(state, item)
+        # What the worker counted without sending: more skips, more records without text.
+        state.hidden += counted.hidden
+        state.without_text += counted.without_text
+        self.summary.unlisted += counted.hidden + counted.without_text
         for note in part.notes:
-            self.warn(note, state)
+            self.warn(note, state, listed=True)  # why reading stopped: always shown
         self._write()
         if part.last:
             if part.chunk is not None:
@@ -422,6 +444,10 @@ class _Updater:
         self.writer.delete_documents(stale)
         self.summary.removed += len(stale)
         f = state.file
+        if state.hidden:  # stored with the file: an unchanged run reports the same count
+            line = more_skipped_line(printable(f.rel), state.hidden)
+            state.warnings.append(line)
+            self._show(line)
         self.writer.set_file(f.rel, f.size, f.mtime_ns, state.sha256, state.warnings)
         self._pending.discard(f.rel)
 

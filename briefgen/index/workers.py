@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from briefgen.corpus import files as corpus
 from briefgen.index.base import DocumentRows, document_rows
+from briefgen.index.summary import PART_MAX_WARNINGS
 from briefgen.models import SourceMeta
 
 if TYPE_CHECKING:
@@ -101,6 +102,17 @@ class PartResult:
 
     items: list[Item] = field(default_factory=list)
     sha256: str = ""
+    warnings: int = 0  # skip warnings among ``items``
+    hidden: int = 0  # skip warnings past PART_MAX_WARNINGS: counted, not sent
+    without_text: int = 0  # records without the text field after the first: counted, not sent
+
+    def skip(self, message: str) -> None:
+        """Add a skip warning (or only count it, past ``PART_MAX_WARNINGS`` of them)."""
+        if self.warnings >= PART_MAX_WARNINGS:
+            self.hidden += 1
+        else:
+            self.warnings += 1
+            self.items.append(message)
 
 
 @dataclass
@@ -133,12 +145,13 @@ def _read_part(part: Part, ctx: ReadContext) -> PartResult:
     result = PartResult()
     known = ctx.known.get(part.source_path, {})
     if part.chunk is None:  # a one-document file
-        for article in corpus.read_raw(part.path, ctx.cfg, warn=result.items.append, doc_id=part.doc_id):
+        for article in corpus.read_raw(part.path, ctx.cfg, warn=result.skip, doc_id=part.doc_id):
             result.sha256 = article.sha256  # of the file's bytes
             result.items.append(_record(article, article.source_path, known))
         return result
     cap_mb = ctx.cfg.config.corpus.max_file_mb
     fields = corpus.field_map(ctx.cfg.config.corpus.fields)
+    sent_missing = False
     for number, line in part.chunk.lines():
         where = f"{part.source_path}:{number}"
         try:
@@ -147,10 +160,14 @@ def _read_part(part: Part, ctx: ReadContext) -> PartResult:
                 file_meta=part.file_meta, cap_mb=cap_mb, fields=fields,
             )
         except corpus.MissingTextField as exc:
-            result.items.append(TextFieldMissing(where, exc.field, exc.present))
+            if sent_missing:
+                result.without_text += 1  # only a file's first one is reported: count the rest
+            else:
+                result.items.append(TextFieldMissing(where, exc.field, exc.present))
+                sent_missing = True
             continue
         except corpus.SkippedInput as exc:
-            result.items.append(f"{where}: {exc}")
+            result.skip(f"{where}: {exc}")
             continue
         if record is not None:
             result.items.append(_record(record, where, known))

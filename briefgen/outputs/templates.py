@@ -8,6 +8,7 @@ an HTML template for HTML: corpus text can never become markup by omission.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -36,6 +37,15 @@ def find_template_dirs(root: Path, template_dir: str | None) -> list[Path]:
         own = Path(template_dir) if Path(template_dir).is_absolute() else root / template_dir
         if not own.is_dir():
             raise RenderError(f"template folder {own} does not exist (briefs.*.template_dir)")
+        # The PDF may embed any file of a template folder (<a rel=attachment>): never a
+        # folder that holds the user's home, or the whole file system.
+        real, home = own.resolve(), Path(os.path.expanduser("~")).resolve()
+        if real == Path(real.anchor) or home.is_relative_to(real):
+            raise RenderError(
+                f"template folder {own} (briefs.*.template_dir) is the filesystem root or holds "
+                "a home folder: a template could attach any file in it to the PDF; use a folder "
+                "that holds only templates, e.g. templates/"
+            )
         dirs.append(own)
     project = root / "templates"
     if project.is_dir() and project not in dirs:

@@ -16,11 +16,20 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from briefgen._fs import fsync_dir
+from briefgen._fs import fsync_dir, is_inside
 from briefgen.errors import ScheduleError
 
 LATEST = "latest"
 _STAGING_PREFIX = ".staging-"
+
+
+def check_inside(folder: Path, root: Path) -> None:
+    """Refuse a dated folder that, filled in and resolved, is not inside the output folder."""
+    if not is_inside(folder, root):
+        raise ScheduleError(
+            f"{folder} is outside the output folder {root}: nothing is written or deleted there; "
+            "fix schedule.output (or the link that leads out of the output folder)"
+        )
 
 
 def new_staging_dir(parent: Path) -> Path:
@@ -54,12 +63,19 @@ def publish(staging: Path, files: Iterable[Path], final: Path) -> list[Path]:
 
 
 def point_latest(parent: Path, folder_name: str) -> Path:
-    """Point ``parent/latest`` at ``folder_name`` (a relative link), swapped atomically."""
+    """Point ``parent/latest`` at ``folder_name`` (a relative link), swapped atomically.
+
+    Never backwards: if it points at a newer dated folder that still exists (a slot built
+    after the clock went back), it stays.
+    """
     link = parent / LATEST
     if link.exists() and not link.is_symlink():
         raise ScheduleError(
             f"{link} exists and is not a link; move it aside so briefgen can manage it"
         )
+    current = latest_target(parent)
+    if current is not None and current > folder_name and (parent / current).is_dir():
+        return link
     tmp = parent / f".{LATEST}.{os.getpid()}.tmp"
     with contextlib.suppress(FileNotFoundError):
         tmp.unlink()
@@ -79,9 +95,13 @@ def latest_target(parent: Path) -> str | None:
 
 
 def prune_dated(
-    parent: Path, name_regex: re.Pattern[str], keep: int, *, protect: set[str]
+    parent: Path, name_regex: re.Pattern[str], keep: int, *, protect: set[str], root: Path
 ) -> list[Path]:
-    """Delete dated folders beyond the newest ``keep`` (never one in ``protect`` or `latest`'s)."""
+    """Delete dated folders beyond the newest ``keep`` (never one in ``protect`` or `latest`'s).
+
+    Only folders that lie inside ``root`` (the output folder) once resolved are ever deleted.
+    """
+    check_inside(parent, root)
     dated = sorted(
         (
             e
@@ -97,7 +117,7 @@ def prune_dated(
         protected.add(target)
     removed = []
     for entry in dated[keep:]:
-        if entry.name not in protected:
+        if entry.name not in protected and is_inside(entry, root):
             shutil.rmtree(entry)
             removed.append(entry)
     return removed

@@ -21,15 +21,16 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from briefgen import pipeline
 from briefgen._fs import sha256_file
-from briefgen.errors import BriefgenError, ConfigError, ScheduleError
+from briefgen.errors import BriefgenError, ConfigError, IndexBusyError, ScheduleError
 from briefgen.schedule import dated_output, deliveries
 from briefgen.schedule import slots as cronslots
+from briefgen.schedule.clock import check_now, last_slot_until, nothing_due_message
 from briefgen.schedule.history import DONE, FAILED, GAVE_UP, RunHistory
 from briefgen.schedule.state import history_exists, open_history, run_lock, runs_db_path
 
@@ -72,6 +73,7 @@ class RunDueResult:
     failed: list[tuple[str, str, str]] = field(default_factory=list)  # (brief, slot, error)
     missed: list[tuple[str, str]] = field(default_factory=list)
     stopped_early: bool = False  # a stop request left due briefs for the next call
+    postponed: list[tuple[str, str]] = field(default_factory=list)  # index busy: not attempted
     delivered: list[tuple[str, str]] = field(default_factory=list)  # (brief, channel)
     undelivered: list[tuple[str, str, str]] = field(default_factory=list)  # (brief, channel, answer)
     next_delivery_try: datetime | None = None  # when a failed delivery is tried again
@@ -129,6 +131,7 @@ def run_due(
         raise ScheduleError(
             "run_due needs an aware `now` (with a time zone), e.g. datetime.now(UTC)"
         )
+    check_now(now)
     result = RunDueResult()
     scheduled = {n: s for n, s in cfg.config.briefs.items() if s.schedule is not None}
     nothing_scheduled = "nothing scheduled: no brief in the config has a `schedule:`"
@@ -160,7 +163,7 @@ def run_due(
             elif busy:
                 result.exit_code = EXIT_LOCKED
             else:
-                echo(_nothing_due_message(scheduled, now) if scheduled else nothing_scheduled)
+                echo(nothing_due_message(state, scheduled, now) if scheduled else nothing_scheduled)
         if not (should_stop and should_stop()):
             _send_deliveries(cfg, state, now, result, echo)
         result.next_delivery_try = state.next_delivery_try(max_attempts=deliveries.MAX_ATTEMPTS)
@@ -202,10 +205,10 @@ def _plan(
     if slot is None:
         return None
     key = cronslots.format_slot(slot)
-    last = state.last_slot(name)
+    last = last_slot_until(state, name, now, echo)
     if last is not None and key < last:
-        return None  # the clock went back: never rebuild an older slot
-    too_late = now - slot > timedelta(hours=sched.lateness_hours)
+        return None  # never build a slot older than one already recorded
+    too_late = (now - slot).total_seconds() > sched.lateness_hours * 3600
     reason = f"more than {sched.lateness_hours:g} h late (schedule.lateness_hours)"
     if last is not None and last != key:
         older, more = cronslots.slots_between(
@@ -280,6 +283,11 @@ def _build_due(
     index_error = None
     try:
         pipeline.refresh_index(cfg, warn=lambda m: echo(f"warning: {m}"), refresh=refresh_index)
+    except IndexBusyError as exc:  # not the briefs' fault: no attempt is spent on it
+        echo(f"{exc}; left for the next run, no attempt spent: {', '.join(d.name for d in due)}")
+        result.postponed.extend((d.name, d.key) for d in due)
+        result.exit_code = EXIT_LOCKED
+        return
     except Exception as exc:  # noqa: BLE001  every due brief is recorded failed with this error
         index_error = f"index refresh failed: {_describe(exc)}"
         echo(f"error: {index_error}")
@@ -313,6 +321,7 @@ def _build_one(
     try:
         if index_error:
             raise ScheduleError(index_error)
+        dated_output.check_inside(final, root)  # filled in and resolved: nothing written outside
         dated_output.remove_stale_staging(parent)
         staging = dated_output.new_staging_dir(parent)
         formats = deliveries.formats_to_build(item.spec, list(item.spec.formats))
@@ -359,8 +368,9 @@ def _build_one(
                 cronslots.dated_name_regex(item.schedule.output),
                 item.spec.keep,
                 protect={final.name},
+                root=root,
             )
-        except OSError as exc:
+        except (OSError, ScheduleError) as exc:
             echo(f"warning: {item.name}: could not remove old output folders: {exc}")
         else:
             if removed:
@@ -402,11 +412,3 @@ def next_slot(spec: BriefSpec, now: datetime) -> datetime | None:
     sched = spec.schedule
     assert sched is not None
     return next(cronslots.slots_after(sched.cron, sched.timezone, now), None)
-
-
-def _nothing_due_message(scheduled: dict[str, BriefSpec], now: datetime) -> str:
-    upcoming = [(s, n) for n, spec in scheduled.items() if (s := next_slot(spec, now))]
-    if not upcoming:
-        return "nothing due"
-    slot, name = min(upcoming, key=lambda t: t[0])
-    return f"nothing due; next: {name} at {cronslots.local_time(slot)} ({cronslots.format_slot(slot)})"

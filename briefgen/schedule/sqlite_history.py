@@ -134,8 +134,15 @@ class RunState:
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> None:
         self.close()
+        if isinstance(exc, sqlite3.DatabaseError):  # a damaged file: one line, not a traceback
+            raise ScheduleError(
+                f"{self.path}: the run history is damaged ({exc}); move the file aside to start "
+                "a new one"
+            ) from None
 
     # -- locks: the project's run-due lock (``state.run_lock``) is all there is ----------
 
@@ -151,9 +158,12 @@ class RunState:
 
     # -- reading -----------------------------------------------------------------------
 
-    def last_slot(self, brief: str) -> str | None:
-        """Return the newest slot recorded for ``brief`` (any status), or None."""
-        row = self.db.execute("SELECT max(slot) FROM runs WHERE brief = ?", (brief,)).fetchone()
+    def last_slot(self, brief: str, *, until: str | None = None) -> str | None:
+        """Return the newest slot recorded for ``brief`` (any status; at or before ``until``
+        if given), or None."""
+        row = self.db.execute(
+            "SELECT max(slot) FROM runs WHERE brief = ? AND slot <= ?", (brief, until or "\uffff")
+        ).fetchone()
         return row[0] if row else None
 
     def slot_state(self, brief: str, slot: str) -> RunRow | None:

@@ -4,17 +4,21 @@ Every command that reads or writes the run history opens it here (``open_history
 follows ``index.backend``: a project on SQLite keeps it in one file in its state folder, with
 the run-due lock beside it; a project on PostgreSQL keeps it in the database that holds its
 index, with advisory locks per slot, so that every host sharing the index shares the schedule.
+A state folder that cannot be written, or a history file linked out of it, is one line saying
+what to do, not a traceback (a damaged history file: see ``sqlite_history``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import importlib
+import os
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from briefgen._fs import exclusive_lock
+from briefgen._fs import exclusive_lock, is_inside
 from briefgen.errors import ScheduleError
 from briefgen.index.backends import backend_named
 from briefgen.schedule.sqlite_history import RunState
@@ -43,7 +47,13 @@ def open_history(
         history: RunHistory = importlib.import_module("briefgen.schedule.pg_history").PgRunState(
             url, create=create)
         return history
-    return RunState(runs_db_path(cfg), create=create)
+    path = runs_db_path(cfg)
+    if path.is_symlink() and not is_inside(path, path.parent):  # SQLite would write through it
+        raise ScheduleError(
+            f"{path} links outside the state folder ({os.path.realpath(path)}); nothing is "
+            "written there: remove the link"
+        )
+    return RunState(path, create=create)
 
 
 def history_exists(cfg: LoadedConfig) -> bool:
@@ -78,4 +88,19 @@ def run_lock(cfg: LoadedConfig) -> AbstractContextManager[str | None]:
     """
     if cfg.config.index.backend == "postgresql":
         return contextlib.nullcontext(None)
-    return exclusive_lock(lock_path(cfg))
+    return _file_lock(cfg)
+
+
+@contextlib.contextmanager
+def _file_lock(cfg: LoadedConfig) -> Iterator[str | None]:
+    """Hold the run-due lock file; a state folder that cannot be written is one line."""
+    path = lock_path(cfg)
+    with contextlib.ExitStack() as stack:
+        try:
+            holder = stack.enter_context(exclusive_lock(path))
+        except OSError as exc:
+            raise ScheduleError(
+                f"{path}: cannot use the state folder ({exc.strerror or exc}); make "
+                f"{cfg.state_dir} a writable folder or set state_dir in {cfg.path.name}"
+            ) from None
+        yield holder

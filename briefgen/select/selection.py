@@ -83,7 +83,8 @@ def date_window(
     start, end = topic.date_from, topic.date_to
     if topic.within_days is not None:
         day = as_of or dt.date.today()
-        recent = day - dt.timedelta(days=topic.within_days)
+        # Clamped: `--as-of 0001-01-01` with within_days must not overflow the calendar.
+        recent = dt.date.fromordinal(max(1, day.toordinal() - topic.within_days))
         start = recent if start is None else max(start, recent)
         end = day if end is None else min(end, day)
     return start, end

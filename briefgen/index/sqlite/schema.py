@@ -1,6 +1,8 @@
 """The SQLite index's tables, connection settings and corpus facts.
 
-Layout (schema version in ``PRAGMA user_version``):
+Layout (schema version in ``PRAGMA user_version``; every file briefgen creates is marked with
+``PRAGMA application_id`` = :data:`APPLICATION_ID`, and a file that is not briefgen's is never
+changed or rebuilt, see :func:`foreign_file_problem`):
 
 - ``files``: one row per corpus file — size, mtime_ns and sha256 for change detection, and
   the warnings it produced (re-reported while the file is unchanged, so ``--strict`` stays honest).
@@ -19,9 +21,15 @@ import json
 import sqlite3
 from pathlib import Path
 
-from briefgen.errors import StoreError
+from briefgen._fs import open_regular
+from briefgen.errors import IndexBusyError, StoreError
 
 SCHEMA_VERSION = 1
+
+#: ``PRAGMA application_id`` of a briefgen index ("BrGn"): stored in the SQLite file header.
+APPLICATION_ID = 0x4272476E
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+_OWN_TABLES = frozenset({"settings", "files", "documents", "passages", "passages_fts"})
 
 
 BUSY_TIMEOUT_MS = 5000
@@ -92,7 +100,7 @@ def index_error(path: Path, exc: BaseException) -> StoreError:
     """Turn an SQLite or OS error about the index into a message that says what to do."""
     text = str(exc)
     if "locked" in text or "busy" in text:
-        return StoreError(
+        return IndexBusyError(
             f"{path}: the index is locked by another process (is another `briefgen index` "
             "running?); try again when it has finished"
         )
@@ -101,7 +109,8 @@ def index_error(path: Path, exc: BaseException) -> StoreError:
             f"{path}: cannot write the index ({text}); check that {path.parent} is a writable "
             "folder or set index.path in config.yaml"
         )
-    if "malformed" in text or "not a database" in text:
+    damaged = ("malformed", "not a database", "vtable constructor failed", "corrupt")
+    if any(word in text for word in damaged):
         return StoreError(f"{path}: the index is damaged ({text}); delete it and run `briefgen index`")
     return StoreError(f"{path}: {text}")
 
@@ -112,8 +121,58 @@ def schema_version(con: sqlite3.Connection) -> int:
 
 
 def create_schema(con: sqlite3.Connection) -> None:
-    """Create the tables of an empty database and stamp the schema version."""
-    con.executescript("BEGIN;" + _SCHEMA + f"PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
+    """Create the tables of an empty database and stamp the schema version and briefgen's mark."""
+    con.executescript(
+        "BEGIN;" + _SCHEMA + f"PRAGMA user_version={SCHEMA_VERSION}; "
+        f"PRAGMA application_id={APPLICATION_ID}; COMMIT;"
+    )
+
+
+def foreign_file_problem(path: Path) -> str | None:
+    """Say why the file at ``path`` is not a briefgen index (None: it is one, or is new or empty).
+
+    Read from the file header, before SQLite opens it for writing: a file of another
+    application must not even be switched to WAL mode. Indexes made before briefgen marked
+    its files (application_id 0) are recognised by their tables.
+    """
+    try:
+        with open_regular(path) as fh:
+            header = fh.read(100)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    if not header:
+        return None  # an empty file: SQLite makes a new database in it
+    if len(header) < 100 or not header.startswith(_SQLITE_MAGIC):
+        return "is not an SQLite database"
+    application_id = int.from_bytes(header[68:72], "big")
+    if application_id == APPLICATION_ID:
+        return None
+    if application_id != 0:
+        return f"belongs to another application (SQLite application_id {application_id:#x})"
+    try:
+        con = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000)
+        try:
+            names = [row[0] for row in con.execute("SELECT name FROM sqlite_master")]
+        finally:
+            con.close()
+    except sqlite3.Error as exc:
+        return f"is an SQLite database that cannot be read ({exc})"
+    other = sorted(
+        n for n in names if n not in _OWN_TABLES and not n.startswith(("passages_", "sqlite_"))
+    )
+    if other:
+        return f"holds tables briefgen does not make ({', '.join(other[:5])})"
+    return None
+
+
+def foreign_file_error(path: Path, problem: str) -> StoreError:
+    """Return the error for an ``index.path`` that names a file which is not briefgen's."""
+    return StoreError(
+        f"{path}: {problem}; it is not a briefgen index, so briefgen leaves it alone. Point "
+        "index.path at another file (or, if it is a damaged briefgen index, delete it)"
+    )
 
 
 def snapshot_hash_of(con: sqlite3.Connection) -> str:

@@ -25,6 +25,8 @@ from briefgen.index.sqlite.schema import (
     SCHEMA_VERSION,
     connect,
     date_summary_of,
+    foreign_file_error,
+    foreign_file_problem,
     index_error,
     schema_version,
     snapshot_hash_of,
@@ -104,11 +106,11 @@ class SqliteStore:
         )
         try:
             rows = self._con.execute(sql, params).fetchall()
-        except sqlite3.OperationalError as exc:
+        except sqlite3.DatabaseError as exc:
             text = str(exc)
-            if any(word in text for word in ("locked", "busy", "disk", "I/O", "malformed")):
-                raise index_error(self.path, exc) from exc
-            # Anything else is FTS5 refusing the MATCH expression (syntax, unknown column…).
+            if not text.startswith("fts5:") and "no such column" not in text:
+                raise index_error(self.path, exc) from exc  # locked, I/O, a damaged file
+            # FTS5 refusing the MATCH expression (syntax, unknown column…).
             raise StoreError(
                 f"bad search expression {match!r} ({text}); see the FTS5 query syntax: "
                 "words, \"exact phrases\", OR, NOT, NEAR(…)"
@@ -117,24 +119,27 @@ class SqliteStore:
 
     def source(self, doc_id: str) -> Source | None:
         """Return the indexed source with this doc_id, if any."""
-        row = self._con.execute(
-            f"SELECT {_SOURCE_COLS} FROM documents d WHERE d.doc_id = ?", (doc_id,)
-        ).fetchone()
+        with self._reading():
+            row = self._con.execute(
+                f"SELECT {_SOURCE_COLS} FROM documents d WHERE d.doc_id = ?", (doc_id,)
+            ).fetchone()
         return None if row is None else _source(row, 0)
 
     def sources(self) -> list[Source]:
         """Return every indexed source, ordered by doc_id."""
-        rows = self._con.execute(f"SELECT {_SOURCE_COLS} FROM documents d ORDER BY d.doc_id")
-        return [_source(row, 0) for row in rows]
+        with self._reading():
+            rows = self._con.execute(f"SELECT {_SOURCE_COLS} FROM documents d ORDER BY d.doc_id")
+            return [_source(row, 0) for row in rows]
 
     def passages(self, doc_id: str) -> list[Passage]:
         """Return a document's passages in order (empty if the document is not indexed)."""
-        rows = self._con.execute(
-            f"SELECT {_PASSAGE_COLS} FROM passages p JOIN documents d ON d.id = p.doc "
-            "WHERE d.doc_id = ? ORDER BY p.ordinal",
-            (doc_id,),
-        )
-        return [_passage(row, 0) for row in rows]
+        with self._reading():
+            rows = self._con.execute(
+                f"SELECT {_PASSAGE_COLS} FROM passages p JOIN documents d ON d.id = p.doc "
+                "WHERE d.doc_id = ? ORDER BY p.ordinal",
+                (doc_id,),
+            )
+            return [_passage(row, 0) for row in rows]
 
     def passages_of(self, doc_ids: Sequence[str]) -> dict[str, list[Passage]]:
         """Return the passages of several documents, in order (absent ones are left out)."""
@@ -155,19 +160,29 @@ class SqliteStore:
 
         The value the indexer stored (:func:`store_corpus_facts`) if it is there, else computed.
         """
-        stored = self._stored_facts().get("snapshot_hash")
-        return stored if isinstance(stored, str) else snapshot_hash_of(self._con)
+        with self._reading():
+            stored = self._stored_facts().get("snapshot_hash")
+            return stored if isinstance(stored, str) else snapshot_hash_of(self._con)
 
     def date_summary(self) -> DateSummary:
         """Return (sources, sources with an ISO date, earliest date, latest date).
 
         The value the indexer stored (:func:`store_corpus_facts`) if it is there, else computed.
         """
-        stored = self._stored_facts().get("date_summary")
-        if isinstance(stored, list) and len(stored) == 4:
-            sources, dated, date_from, date_to = stored
-            return int(sources), int(dated), date_from, date_to
-        return date_summary_of(self._con)
+        with self._reading():
+            stored = self._stored_facts().get("date_summary")
+            if isinstance(stored, list) and len(stored) == 4:
+                sources, dated, date_from, date_to = stored
+                return int(sources), int(dated), date_from, date_to
+            return date_summary_of(self._con)
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[None]:
+        """Turn an SQLite error while reading (a damaged file) into one line saying what to do."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise index_error(self.path, exc) from exc
 
     def count_dated(self, date_from: str | None, date_to: str | None) -> int:
         """Return how many sources have an ISO date inside ``[date_from, date_to]`` (inclusive)."""
@@ -220,6 +235,9 @@ def open_store(cfg: LoadedConfig) -> SqliteStore:
     path = index_path(cfg)
     if not path.is_file():
         raise StoreError(f"{path}: no index yet; run `briefgen index` first")
+    problem = foreign_file_problem(path)
+    if problem:
+        raise foreign_file_error(path, problem)
     con = connect(path)
     try:
         version = schema_version(con)
@@ -268,9 +286,37 @@ class SqliteBackend:
 
     @contextlib.contextmanager
     def writer(self, cfg: LoadedConfig, notes: list[str]) -> Iterator[SqliteWriter]:
-        """Hold the update lock and yield a writer on the (created or rebuilt) index file."""
-        with open_for_update(index_path(cfg), notes) as writer:
+        """Hold the update lock (waiting up to ``index.lock_wait_seconds`` for it) and yield a
+        writer on the (created or rebuilt) index file."""
+        wait_s = cfg.config.index.lock_wait_seconds
+        with open_for_update(index_path(cfg), notes, wait_s=wait_s) as writer:
             yield writer
+
+    @contextlib.contextmanager
+    def unlocked_view(self, cfg: LoadedConfig) -> Iterator[SqliteWriter | None]:
+        """Yield a read-only view of the index, without the update lock, to check whether it is
+        current (None: no index of this schema yet; the update makes or rebuilds it)."""
+        path = index_path(cfg)
+        if not path.is_file() or foreign_file_problem(path):
+            yield None
+            return
+        try:
+            con = connect(path)
+        except StoreError:
+            yield None  # e.g. locked right now: the update waits for it properly
+            return
+        try:
+            try:
+                con.execute("PRAGMA query_only=1")
+                view = SqliteWriter(con) if schema_version(con) == SCHEMA_VERSION else None
+            except sqlite3.DatabaseError:
+                view = None  # unreadable: the update under the lock reports or rebuilds it
+            try:
+                yield view
+            except sqlite3.Error as exc:
+                raise index_error(path, exc) from exc
+        finally:
+            con.close()
 
     def describe(self, cfg: LoadedConfig) -> str:
         """Return the index file's path."""

@@ -16,13 +16,16 @@ from pathlib import Path
 from typing import Any
 
 from briefgen._fs import exclusive_lock
-from briefgen.errors import StoreError
+from briefgen.errors import IndexBusyError
 from briefgen.index.base import DocumentRows, FileRecord, chunks_of
 from briefgen.index.sqlite.schema import (
+    APPLICATION_ID,
     CORPUS_FACTS_KEY,
     SCHEMA_VERSION,
     connect,
     create_schema,
+    foreign_file_error,
+    foreign_file_problem,
     index_error,
     schema_version,
     store_corpus_facts,
@@ -162,6 +165,10 @@ class SqliteWriter:
         """Compute and keep the snapshot hash and date summary (no transaction open)."""
         store_corpus_facts(self.con)
 
+    def has_corpus_facts(self) -> bool:
+        """Say whether the snapshot hash and date summary are stored (the index is settled)."""
+        return self.setting(CORPUS_FACTS_KEY) is not None
+
     def add_rows(self, docs: Sequence[DocumentRows]) -> int:
         """Insert documents given as rows (``document_rows``); return the passages written."""
         doc_rows: list[tuple[Any, ...]] = []
@@ -197,19 +204,22 @@ class SqliteWriter:
 
 
 @contextlib.contextmanager
-def open_for_update(path: Path, notes: list[str]) -> Iterator[SqliteWriter]:
-    """Hold the update lock beside the index and yield a writer on it (closed on exit)."""
+def open_for_update(path: Path, notes: list[str], *, wait_s: float = 0.0) -> Iterator[SqliteWriter]:
+    """Hold the update lock beside the index and yield a writer on it (closed on exit).
+
+    Waits up to ``wait_s`` seconds for another update to finish, then raises IndexBusyError.
+    """
     lock_path = path.with_name(path.name + ".lock")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        lock_path.touch(exist_ok=True)
-    except OSError as exc:
-        raise index_error(path, exc) from exc
-    with exclusive_lock(lock_path) as holder:
+    with contextlib.ExitStack() as stack:
+        try:
+            holder = stack.enter_context(exclusive_lock(lock_path, wait_s=wait_s))
+        except OSError as exc:
+            raise index_error(lock_path, exc) from exc
         if holder is not None:
-            raise StoreError(
-                f"{path}: another `briefgen index` is updating this index ({holder}); try again "
-                "when it has finished"
+            waited = f"waited {wait_s:g} s" if wait_s else "did not wait"
+            raise IndexBusyError(
+                f"{path}: another `briefgen index` is updating this index ({holder}); {waited} "
+                "(index.lock_wait_seconds); try again when it has finished"
             )
         con = _connect_for_update(path, notes)
         try:
@@ -221,7 +231,14 @@ def open_for_update(path: Path, notes: list[str]) -> Iterator[SqliteWriter]:
 
 
 def _connect_for_update(path: Path, notes: list[str]) -> sqlite3.Connection:
-    """Open the index for writing: create it, or rebuild it if it is from another schema."""
+    """Open the index for writing: create it, or rebuild it if it is from another schema.
+
+    A file that is not a briefgen index (another application's database, any other file) is
+    refused before SQLite touches it: it is never rebuilt.
+    """
+    problem = foreign_file_problem(path)
+    if problem:
+        raise foreign_file_error(path, problem)
     existed = path.exists()
     con = connect(path)
     try:
@@ -244,6 +261,8 @@ def _connect_for_update(path: Path, notes: list[str]) -> sqlite3.Connection:
     try:
         if version == 0:
             create_schema(con)
+        elif con.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
+            con.execute(f"PRAGMA application_id={APPLICATION_ID}")  # made before files were marked
         # A larger page cache lets FTS5 merge segments with fewer page reads (capped ~200 MB).
         con.execute("PRAGMA cache_size=-200000")
     except sqlite3.Error as exc:
