@@ -23,7 +23,8 @@ from test_schedule import DAILY_TOKYO, Run, tokyo
 from test_schedule import make_cfg as schedule_cfg
 
 from briefgen.build import build_brief, output_dir
-from briefgen.config.checks import brief_output_problem, output_pattern_problem
+from briefgen.config.checks import output_pattern_problem
+from briefgen.config.folders import brief_output_problem
 from briefgen.config.load import load_config
 from briefgen.config.schema import BriefSpec, LoadedConfig
 from briefgen.errors import ConfigError, RenderError, ScheduleError, StoreError

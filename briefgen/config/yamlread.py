@@ -141,21 +141,16 @@ def read_yaml(
     node = _compose(text, shown)
     if node is None and not empty_ok:
         raise FileFatal(Problem(shown, 0, 0, (), "file is empty"))
-    return _document(node, text, shown, problems)
+    return read_yaml_text(text, shown, problems, node)
 
 
-def read_yaml_text(text: str, shown: str, problems: list[Problem]) -> YamlDoc:
-    """Read YAML text (its size checked by the caller) with the limits of a file: nesting
-    depth, alias expansion, no tags; an empty document's data is ``None``. Raises ``FileFatal``."""
-    return _document(_compose(text, shown), text, shown, problems)
-
-
-def _document(node: Node | None, text: str, shown: str, problems: list[Problem]) -> YamlDoc:
+def read_yaml_text(text: str, shown: str, problems: list[Problem], node: Node | None = None) -> YamlDoc:
+    """Read YAML text (size checked by the caller) with a file's limits; empty: data ``None``."""
+    node = node or _compose(text, shown)
     doc = YamlDoc(shown, None)
-    if node is None:
-        return doc
-    max_reused = max(MAX_ALIAS_EXPANSION, len(text) // BYTES_PER_ALIAS_VALUE)
-    doc.data = _Converter(doc, problems, max_reused).convert(node, (), 0, ())
+    if node is not None:
+        max_reused = max(MAX_ALIAS_EXPANSION, len(text) // BYTES_PER_ALIAS_VALUE)
+        doc.data = _Converter(doc, problems, max_reused).convert(node, (), 0, ())
     return doc
 
 

@@ -19,18 +19,13 @@ the same index.
 
 from __future__ import annotations
 
-import gzip
-import hashlib
 import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from briefgen._fs import sha256_file
 from briefgen.corpus import files as corpus
-from briefgen.corpus.jsonl import JsonlCapReached, JsonlChunk, jsonl_chunks
 from briefgen.index.backends import backend_for
 from briefgen.index.base import DocumentRows, StoreWriter
 from briefgen.index.fingerprint import inputs_fingerprint, pipeline_fingerprint
@@ -50,6 +45,7 @@ from briefgen.index.workers import (
     Record,
     TextFieldMissing,
     Unit,
+    jsonl_units,
     worker_pool,
 )
 from briefgen.names import printable
@@ -272,37 +268,13 @@ class _Updater:
                 yield Unit(batch, base)
                 batch, batch_bytes = [], 0
             if f.doc_id is None:
-                yield from self._jsonl_units(i, f, base)
+                yield from jsonl_units(self.cfg, i, f.rel, f.path, f.size, base)
             base += f.size
             if batch_bytes >= UNIT_BYTES:
                 yield Unit(batch, base)
                 batch, batch_bytes = [], 0
         if batch:
             yield Unit(batch, base)
-
-    def _jsonl_units(self, i: int, f: CorpusFile, base: int) -> Iterator[Unit]:
-        """Read a JSONL file in blocks of whole lines (only bytes: workers parse them)."""
-        settings = self.cfg.config.corpus
-        stem, file_meta = corpus.file_stem(f.path), corpus.file_meta(f.path, self.cfg)
-        digest = hashlib.sha256()
-        notes = []
-        try:
-            for chunk in jsonl_chunks(f.path, corpus.record_cap(settings.max_file_mb), digest=digest,
-                                      max_lines=settings.max_records,
-                                      max_unpacked=int(settings.max_decompressed_mb * 1024 * 1024)):
-                part = Part(i, f.rel, f.path, chunk=chunk, stem=stem, file_meta=file_meta)
-                if chunk.data is None:
-                    part.notes.append(f"{f.rel}:{chunk.first_line}: {corpus.over_cap_reason(settings.max_file_mb)}")
-                yield Unit([part], base + min(chunk.consumed, f.size - 1))
-            sha = digest.hexdigest()
-        except JsonlCapReached as exc:
-            notes.append(f"{f.rel}:{exc.line}: {exc}")
-            sha = _sha_or_empty(f.path)
-        except (OSError, EOFError, gzip.BadGzipFile) as exc:
-            notes.append(f"{f.rel}: cannot read the file ({exc}); stopped there")
-            sha = _sha_or_empty(f.path)
-        end = JsonlChunk(0, b"", f.size)
-        yield Unit([Part(i, f.rel, f.path, chunk=end, last=True, sha256=sha, notes=notes)], base + f.size)
 
     def _wants(self, state: _FileState, record: Record) -> bool:
         """Decide whether an article must be written (counting it either way).
@@ -456,10 +428,3 @@ class _Updater:
         self.writer.commit()
         self._uncommitted = self._uncommitted_docs = 0
         self.writer.begin()
-
-
-def _sha_or_empty(path: Path) -> str:
-    try:
-        return sha256_file(path)
-    except OSError:
-        return ""  # unreadable now: the next run compares against nothing and re-reads it

@@ -14,6 +14,7 @@ ids owned by another file) from the same facts, so it never needs a document tha
 from __future__ import annotations
 
 import contextlib
+import gzip
 import hashlib
 import multiprocessing
 from collections import deque
@@ -22,7 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from briefgen._fs import sha256_file
 from briefgen.corpus import files as corpus
+from briefgen.corpus.jsonl import JsonlCapReached, JsonlChunk, jsonl_chunks
 from briefgen.index.base import DocumentRows, document_rows
 from briefgen.index.summary import PART_MAX_WARNINGS
 from briefgen.models import SourceMeta
@@ -30,7 +33,6 @@ from briefgen.models import SourceMeta
 if TYPE_CHECKING:
     from briefgen.config.schema import LoadedConfig
     from briefgen.corpus.files import RawArticle
-    from briefgen.corpus.jsonl import JsonlChunk
 
 #: One-document files are grouped into units of about this many bytes.
 UNIT_BYTES = 1_000_000
@@ -230,3 +232,39 @@ def _bounded_map(pool: Any, units: Iterator[Unit]) -> Iterator[tuple[Unit, list[
 
 def _ready(job: Any) -> bool:
     return job is None or bool(job.ready())
+
+
+def jsonl_units(cfg: LoadedConfig, i: int, rel: str, path: Path, size: int, base: int) -> Iterator[Unit]:
+    """Cut the JSONL file ``path`` (file index ``i``) into units of whole-line blocks, in order.
+
+    Only bytes are read here (the workers parse them); the last unit carries the file's sha256
+    and why reading stopped early, if it did (a cap, a damaged gzip).
+    """
+    settings = cfg.config.corpus
+    stem, file_meta = corpus.file_stem(path), corpus.file_meta(path, cfg)
+    digest = hashlib.sha256()
+    notes = []
+    try:
+        for chunk in jsonl_chunks(path, corpus.record_cap(settings.max_file_mb), digest=digest,
+                                  max_lines=settings.max_records,
+                                  max_unpacked=int(settings.max_decompressed_mb * 1024 * 1024)):
+            part = Part(i, rel, path, chunk=chunk, stem=stem, file_meta=file_meta)
+            if chunk.data is None:
+                part.notes.append(f"{rel}:{chunk.first_line}: {corpus.over_cap_reason(settings.max_file_mb)}")
+            yield Unit([part], base + min(chunk.consumed, size - 1))
+        sha = digest.hexdigest()
+    except JsonlCapReached as exc:
+        notes.append(f"{rel}:{exc.line}: {exc}")
+        sha = _sha_or_empty(path)
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        notes.append(f"{rel}: cannot read the file ({exc}); stopped there")
+        sha = _sha_or_empty(path)
+    end = JsonlChunk(0, b"", size)
+    yield Unit([Part(i, rel, path, chunk=end, last=True, sha256=sha, notes=notes)], base + size)
+
+
+def _sha_or_empty(path: Path) -> str:
+    try:
+        return sha256_file(path)
+    except OSError:
+        return ""  # unreadable now: the next run compares against nothing and re-reads it
