@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from briefgen.config.yamlread import Problem
 from briefgen.errors import ConfigError
+from briefgen.names import printable
 
 MAX_PROBLEMS = 100  # beyond this the rest is noise from one root cause
 
@@ -99,8 +100,8 @@ def describe_value(value: Any) -> str:
         return "nothing"
     if isinstance(value, bool):
         return f"{str(value).lower()}, which YAML reads from yes/no/on/off/true/false"
-    if isinstance(value, str):
-        return '"' + (value if len(value) <= 40 else value[:37] + "...") + '"'
+    if isinstance(value, str):  # escaped: a problem is one line (a value may hold "\n")
+        return '"' + printable(value if len(value) <= 40 else value[:37] + "...") + '"'
     if isinstance(value, (list, dict)):
         return kind_of(value)
     return str(value)
