@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 
 from briefgen.errors import ScheduleError, StoreError
 from briefgen.index.backends import with_backend
-from briefgen.index.update import IndexSummary, update_index
+from briefgen.index.summary import IndexSummary
+from briefgen.index.update import update_index
 from briefgen.schedule.state import open_history
 
 if TYPE_CHECKING:

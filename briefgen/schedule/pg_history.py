@@ -159,9 +159,9 @@ class PgRunState(PgDeliveries):
     def last_slot(self, brief: str, *, until: str | None = None) -> str | None:
         """Return the newest slot recorded for ``brief`` (any status; at or before ``until``
         if given), or None."""
-        sql, params = f"SELECT max(slot) FROM {S}.runs WHERE brief = %s", (brief,)
+        sql, params = f"SELECT max(slot) FROM {S}.runs WHERE brief = %s", [brief]
         if until is not None:
-            sql, params = sql + " AND slot <= %s", (brief, until)
+            sql, params = sql + " AND slot <= %s", [brief, until]
         with self._db() as con:
             row = fetch_one(con, sql, params)
         return None if row[0] is None else str(row[0])

@@ -134,13 +134,11 @@ class RunState:
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
-    ) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
-        if isinstance(exc, sqlite3.DatabaseError):  # a damaged file: one line, not a traceback
+        if isinstance(exc[1], sqlite3.DatabaseError):  # a damaged file: one line, not a traceback
             raise ScheduleError(
-                f"{self.path}: the run history is damaged ({exc}); move the file aside to start "
+                f"{self.path}: the run history is damaged ({exc[1]}); move the file aside to start "
                 "a new one"
             ) from None
 

@@ -293,7 +293,8 @@ class PgBackend:
     @contextlib.contextmanager
     def writer(self, cfg: LoadedConfig, notes: list[str]) -> Iterator[PgWriter]:
         """Hold the update lock and yield a writer on the (created or rebuilt) index tables."""
-        with open_for_update(database_url(cfg), notes) as writer:
+        wait_s = cfg.config.index.lock_wait_seconds
+        with open_for_update(database_url(cfg), notes, wait_s=wait_s) as writer:
             yield writer
 
     def describe(self, cfg: LoadedConfig) -> str:

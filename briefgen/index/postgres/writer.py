@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator, Sequence
 
 import psycopg
 
-from briefgen.errors import StoreError
+from briefgen.errors import IndexBusyError
 from briefgen.index.base import DocumentRows, FileRecord
 from briefgen.index.postgres import schema
 from briefgen.index.postgres.connection import (
@@ -35,7 +35,8 @@ from briefgen.index.postgres.tsv import searchable, tsvector_text
 from briefgen.index.sqlite.analyzer import FtsAnalyzer
 
 S = SCHEMA
-#: How long an update waits for another one (on this host or another) to finish.
+#: How long an update waits for another one (on this host or another) to finish, unless
+#: ``index.lock_wait_seconds`` says otherwise.
 LOCK_WAIT_S = 900
 INDEX_LOCK = ("index",)
 
@@ -232,21 +233,26 @@ class PgWriter:
 
 
 @contextlib.contextmanager
-def open_for_update(url: str, notes: list[str]) -> Iterator[PgWriter]:
-    """Hold the update lock (waiting for another update, bounded) and yield a writer."""
+def open_for_update(url: str, notes: list[str], *, wait_s: float = LOCK_WAIT_S) -> Iterator[PgWriter]:
+    """Hold the update lock (waiting up to ``wait_s`` for another update) and yield a writer."""
     where = location(url)
     con = connect(url, "index")
     try:
         key = lock_key(*INDEX_LOCK)
         if not fetch_one(con, "SELECT pg_try_advisory_lock(%s)", (key,))[0]:
             holder = lock_holder(con, key)
-            con.execute(f"SET lock_timeout = '{int(LOCK_WAIT_S * 1000)}ms'")
+            if wait_s <= 0:
+                raise IndexBusyError(
+                    f"{where}: another `briefgen index` is updating this index ({holder}); did "
+                    "not wait (index.lock_wait_seconds); try again when it has finished"
+                )
+            con.execute(f"SET lock_timeout = '{max(1, int(wait_s * 1000))}ms'")
             try:
                 con.execute("SELECT pg_advisory_lock(%s)", (key,))
             except psycopg.errors.LockNotAvailable as exc:
-                raise StoreError(
-                    f"{where}: another `briefgen index` is updating this index ({holder}) for "
-                    f"more than {LOCK_WAIT_S // 60} min; try again when it has finished"
+                raise IndexBusyError(
+                    f"{where}: another `briefgen index` is updating this index ({holder}); "
+                    f"waited {wait_s:g} s (index.lock_wait_seconds); try again when it has finished"
                 ) from exc
             con.execute("SET lock_timeout = 0")
             notes.append(f"waited for another update of the index to finish ({holder})")
