@@ -136,11 +136,9 @@ class RunState:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-        if isinstance(exc[1], sqlite3.DatabaseError):  # a damaged file: one line, not a traceback
-            raise ScheduleError(
-                f"{self.path}: the run history is damaged ({exc[1]}); move the file aside to start "
-                "a new one"
-            ) from None
+        if isinstance(exc[1], sqlite3.DatabaseError):  # a damaged file: one line, no traceback
+            raise ScheduleError(f"{self.path}: the run history is damaged ({exc[1]}); move the "
+                                "file aside to start a new one") from None
 
     # -- locks: the project's run-due lock (``state.run_lock``) is all there is ----------
 
@@ -157,11 +155,9 @@ class RunState:
     # -- reading -----------------------------------------------------------------------
 
     def last_slot(self, brief: str, *, until: str | None = None) -> str | None:
-        """Return the newest slot recorded for ``brief`` (any status; at or before ``until``
-        if given), or None."""
-        row = self.db.execute(
-            "SELECT max(slot) FROM runs WHERE brief = ? AND slot <= ?", (brief, until or "\uffff")
-        ).fetchone()
+        """Return the newest slot recorded for ``brief`` (at or before ``until``), or None."""
+        sql = "SELECT max(slot) FROM runs WHERE brief = ? AND slot <= ?"
+        row = self.db.execute(sql, (brief, until or "\uffff")).fetchone()
         return row[0] if row else None
 
     def slot_state(self, brief: str, slot: str) -> RunRow | None:
