@@ -160,6 +160,25 @@ DocumentRows = tuple[tuple[Any, ...], list[tuple[Any, ...]]]
 FileRecord = tuple[int, int, str, list[str]]
 
 
+def passage_from_row(row: Sequence[Any], i: int) -> Passage:
+    """Return the Passage in a store's row at column ``i``: doc_id, ordinal, start, end, text,
+    section (the column order both backends select)."""
+    return Passage(doc_id=row[i], ordinal=row[i + 1], start=row[i + 2], end=row[i + 3],
+                   text=row[i + 4], section=row[i + 5])
+
+
+def source_from_row(row: Sequence[Any], i: int) -> Source:
+    """Return the Source in a store's row at column ``i``: doc_id, source_path, sha256, the six
+    metadata fields of ``meta_values`` and the warnings as stored (``warnings_json``)."""
+    return Source(
+        doc_id=row[i],
+        source_path=row[i + 1],
+        sha256=row[i + 2],
+        meta=SourceMeta(*row[i + 3 : i + 9]),
+        warnings=() if row[i + 9] == "[]" else tuple(json.loads(row[i + 9])),
+    )
+
+
 def meta_values(meta: SourceMeta) -> tuple[str | None, ...]:
     """Return the metadata fields of a source in ``DocumentRows`` order."""
     return (meta.title, meta.outlet, meta.author, meta.date, meta.url, meta.kind)

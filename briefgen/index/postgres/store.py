@@ -11,14 +11,13 @@ never mixes two states of an index that another host is updating.
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Self
 
 import psycopg
 
 from briefgen.errors import StoreError
-from briefgen.index.base import DateSummary, Hit, TopicQuery
+from briefgen.index.base import DateSummary, Hit, TopicQuery, passage_from_row, source_from_row
 from briefgen.index.postgres import schema, tsv
 from briefgen.index.postgres.connection import (
     SCHEMA,
@@ -31,7 +30,7 @@ from briefgen.index.postgres.connection import (
 )
 from briefgen.index.postgres.writer import PgWriter, open_for_update
 from briefgen.index.sqlite.analyzer import FtsAnalyzer
-from briefgen.models import Passage, Source, SourceMeta
+from briefgen.models import Passage, Source
 
 if TYPE_CHECKING:
     from briefgen.config.schema import LoadedConfig
@@ -168,7 +167,7 @@ class PgStore:
             (list(best),),
         ).fetchall()
         found_rows.sort(key=lambda r: (-best[r[-1]], r[-1]))
-        return [Hit(_passage(r, 0), _source(r, 6), best[r[-1]]) for r in found_rows]
+        return [Hit(passage_from_row(r, 0), source_from_row(r, 6), best[r[-1]]) for r in found_rows]
 
     def _totals(self, con: Connection) -> tuple[int, int]:
         """Return (passages, tokens): stored by the indexer, else counted."""
@@ -182,13 +181,13 @@ class PgStore:
         with self._snapshot() as con:
             row = con.execute(f"SELECT {_SOURCE_COLS} FROM {S}.documents d WHERE d.doc_id = %s",
                               (doc_id,)).fetchone()
-        return None if row is None else _source(row, 0)
+        return None if row is None else source_from_row(row, 0)
 
     def sources(self) -> list[Source]:
         """Return every indexed source, ordered by doc_id."""
         with self._snapshot() as con:
             rows = con.execute(f"SELECT {_SOURCE_COLS} FROM {S}.documents d ORDER BY d.doc_id").fetchall()
-        return [_source(row, 0) for row in rows]
+        return [source_from_row(row, 0) for row in rows]
 
     def passages(self, doc_id: str) -> list[Passage]:
         """Return a document's passages in order (empty if the document is not indexed)."""
@@ -198,7 +197,7 @@ class PgStore:
                 "WHERE d.doc_id = %s ORDER BY p.ordinal",
                 (doc_id,),
             ).fetchall()
-        return [_passage(row, 0) for row in rows]
+        return [passage_from_row(row, 0) for row in rows]
 
     def passages_of(self, doc_ids: Sequence[str]) -> dict[str, list[Passage]]:
         """Return the passages of several documents, in order (absent ones are left out)."""
@@ -210,7 +209,7 @@ class PgStore:
                 (sorted(set(doc_ids)),),
             ).fetchall()
         for row in rows:
-            found.setdefault(row[0], []).append(_passage(row, 0))
+            found.setdefault(row[0], []).append(passage_from_row(row, 0))
         return found
 
     def snapshot_hash(self) -> str:
@@ -239,21 +238,6 @@ class PgStore:
                 sources, dated, date_from, date_to = stored
                 return int(sources), int(dated), date_from, date_to
             return schema.date_summary_of(con)
-
-
-def _passage(row: Sequence[Any], i: int) -> Passage:
-    return Passage(doc_id=row[i], ordinal=row[i + 1], start=row[i + 2], end=row[i + 3],
-                   text=row[i + 4], section=row[i + 5])
-
-
-def _source(row: Sequence[Any], i: int) -> Source:
-    return Source(
-        doc_id=row[i],
-        source_path=row[i + 1],
-        sha256=row[i + 2],
-        meta=SourceMeta(*row[i + 3 : i + 9]),
-        warnings=() if row[i + 9] == "[]" else tuple(json.loads(row[i + 9])),
-    )
 
 
 def open_store(cfg: LoadedConfig) -> PgStore:

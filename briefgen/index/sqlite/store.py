@@ -17,7 +17,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
 from briefgen.errors import StoreError
-from briefgen.index.base import DateSummary, Hit, Phrase, TopicQuery, chunks_of
+from briefgen.index.base import (
+    DateSummary,
+    Hit,
+    Phrase,
+    TopicQuery,
+    chunks_of,
+    passage_from_row,
+    source_from_row,
+)
 from briefgen.index.sqlite.analyzer import FtsAnalyzer, fts_phrase
 from briefgen.index.sqlite.schema import (
     CORPUS_FACTS_KEY,
@@ -32,7 +40,7 @@ from briefgen.index.sqlite.schema import (
     snapshot_hash_of,
 )
 from briefgen.index.sqlite.writer import SqliteWriter, open_for_update
-from briefgen.models import Passage, Source, SourceMeta
+from briefgen.models import Passage, Source
 
 if TYPE_CHECKING:
     from briefgen.config.schema import LoadedConfig
@@ -115,7 +123,7 @@ class SqliteStore:
                 f"bad search expression {match!r} ({text}); see the FTS5 query syntax: "
                 "words, \"exact phrases\", OR, NOT, NEAR(…)"
             ) from exc
-        return [Hit(_passage(row, 0), _source(row, 7), float(row[-1])) for row in rows]
+        return [Hit(passage_from_row(row, 0), source_from_row(row, 7), float(row[-1])) for row in rows]
 
     def source(self, doc_id: str) -> Source | None:
         """Return the indexed source with this doc_id, if any."""
@@ -123,13 +131,13 @@ class SqliteStore:
             row = self._con.execute(
                 f"SELECT {_SOURCE_COLS} FROM documents d WHERE d.doc_id = ?", (doc_id,)
             ).fetchone()
-        return None if row is None else _source(row, 0)
+        return None if row is None else source_from_row(row, 0)
 
     def sources(self) -> list[Source]:
         """Return every indexed source, ordered by doc_id."""
         with self._reading():
             rows = self._con.execute(f"SELECT {_SOURCE_COLS} FROM documents d ORDER BY d.doc_id")
-            return [_source(row, 0) for row in rows]
+            return [source_from_row(row, 0) for row in rows]
 
     def passages(self, doc_id: str) -> list[Passage]:
         """Return a document's passages in order (empty if the document is not indexed)."""
@@ -139,7 +147,7 @@ class SqliteStore:
                 "WHERE d.doc_id = ? ORDER BY p.ordinal",
                 (doc_id,),
             )
-            return [_passage(row, 0) for row in rows]
+            return [passage_from_row(row, 0) for row in rows]
 
     def passages_of(self, doc_ids: Sequence[str]) -> dict[str, list[Passage]]:
         """Return the passages of several documents, in order (absent ones are left out)."""
@@ -152,7 +160,7 @@ class SqliteStore:
                 chunk,
             )
             for row in rows:
-                found.setdefault(row[0], []).append(_passage(row, 0))
+                found.setdefault(row[0], []).append(passage_from_row(row, 0))
         return found
 
     def snapshot_hash(self) -> str:
@@ -211,23 +219,6 @@ class SqliteStore:
 
 _PASSAGE_COLS = 'd.doc_id, p.ordinal, p.start, p."end", p.text, p.section, p.id'
 _SOURCE_COLS = "d.doc_id, d.source_path, d.sha256, d.title, d.outlet, d.author, d.date, d.url, d.kind, d.warnings"
-
-
-def _passage(row: Sequence[Any], i: int) -> Passage:
-    return Passage(
-        doc_id=row[i], ordinal=row[i + 1], start=row[i + 2], end=row[i + 3], text=row[i + 4],
-        section=row[i + 5],
-    )
-
-
-def _source(row: Sequence[Any], i: int) -> Source:
-    return Source(
-        doc_id=row[i],
-        source_path=row[i + 1],
-        sha256=row[i + 2],
-        meta=SourceMeta(*row[i + 3 : i + 9]),
-        warnings=() if row[i + 9] == "[]" else tuple(json.loads(row[i + 9])),
-    )
 
 
 def open_store(cfg: LoadedConfig) -> SqliteStore:
