@@ -37,4 +37,4 @@ def test_readme_says_why_make_test_deselects_a_test() -> None:
     addopts = _pyproject()["tool"]["pytest"]["ini_options"]["addopts"]
     assert "-m 'not slow'" in addopts
     readme = (ROOT / "README.md").read_text("utf-8")
-    assert "1 deselected" in readme and "`slow`" in readme and "make fuzz" in readme
+    assert re.search(r"\d+ deselected", readme) and "`slow`" in readme and "make fuzz" in readme
