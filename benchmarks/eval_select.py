@@ -10,7 +10,7 @@ is large, so the brief's per-source cap does not hide articles.
 
 Tasks:
 
-- ``news``: the labelled newsarticles sample (``benchmarks/labels/newsarticles.csv``, 520
+- ``news``: the labelled newsarticles sample (``benchmarks/labels/news_labels.csv``, 520
   articles read by hand, a second reading of 130: see ``labels/GUIDELINES.md``). The whole
   corpus (3,824 articles) is indexed, so every topic competes with all of it; scores are on the
   labelled articles. Topics: the shipped ``config.yaml`` topics security, trade, china, korea.
@@ -47,7 +47,7 @@ from briefgen.select.fit import Counts, collect_features, cross_validate
 from briefgen.select.selection import select_topic
 
 DATA = ROOT.parent / "shared" / "data"
-LABELS = ROOT / "benchmarks" / "labels" / "newsarticles.csv"
+LABELS = ROOT / "benchmarks" / "labels" / "news_labels.csv"
 TOPICS = ROOT / "benchmarks" / "topics"
 WORK = ROOT / "benchmarks" / "work" / "eval"
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
@@ -177,7 +177,7 @@ def cv_news() -> list[tuple[str, str, Counts, float]]:
 
 def agreement() -> str:
     """Return Cohen's kappa between the first and the second reading of the news sample."""
-    second = LABELS.with_name("newsarticles_second.csv")
+    second = LABELS.with_name("news_labels_second.csv")
     with LABELS.open(encoding="utf-8", newline="") as fh:
         first = {r["article_id"]: r for r in csv.DictReader(fh)}
     with second.open(encoding="utf-8", newline="") as fh:

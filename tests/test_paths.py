@@ -18,6 +18,7 @@ import pytest
 import yaml
 from hypothesis import given
 from hypothesis import strategies as st
+from indexdata import article
 from test_build import copy_project, indexed
 from test_schedule import DAILY_TOKYO, Run, tokyo
 from test_schedule import make_cfg as schedule_cfg
@@ -208,6 +209,24 @@ def test_briefgen_marks_its_index_and_still_knows_an_unmarked_one(txt_corpus: Lo
         con.execute(f"PRAGMA user_version={99}")  # ... by another schema version
     summary = update_index(txt_corpus, progress=False)  # recognised by its tables: rebuilt
     assert summary.added == 3 and "rebuilt it from scratch" in summary.format()
+    with sqlite3.connect(db) as con:
+        assert con.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+
+
+def test_an_unmarked_index_of_this_schema_is_used_as_it_is(txt_corpus: LoadedConfig) -> None:
+    # An index written before briefgen marked its files (application_id 0) has briefgen's own
+    # tables *and indexes* (documents_source_path, documents_date): it must not look foreign.
+    update_index(txt_corpus, progress=False)
+    db = txt_corpus.root / ".briefgen" / "index.sqlite"
+    con = sqlite3.connect(db)
+    con.execute("PRAGMA application_id=0")
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # into the file header, where the check reads it
+    con.close()
+    summary = update_index(txt_corpus, progress=False)
+    assert summary.unchanged == 3 and "rebuilt" not in summary.format()
+    (txt_corpus.root / "corpus" / "delta.txt").write_text(article("sanctions"), encoding="utf-8")
+    summary = update_index(txt_corpus, progress=False)  # the next write marks it
+    assert summary.added == 1 and summary.unchanged == 3 and "rebuilt" not in summary.format()
     with sqlite3.connect(db) as con:
         assert con.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
 

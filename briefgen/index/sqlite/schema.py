@@ -154,7 +154,9 @@ def foreign_file_problem(path: Path) -> str | None:
     try:
         con = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000)
         try:
-            names = [row[0] for row in con.execute("SELECT name FROM sqlite_master")]
+            # Tables only: briefgen's own indexes (documents_source_path, …) are not tables.
+            names = [row[0] for row in con.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")]
         finally:
             con.close()
     except sqlite3.Error as exc:
