@@ -76,21 +76,15 @@ def build_and_record(
     warn: Warn,
     deliver: bool = False,
     formats: list[str] | None = None,
-    out_dir: Path | None = None,
-    as_of: dt.date | None = None,
-    since: dt.date | None = None,
-    within_days: int | None = None,
-    topics: list[str] | None = None,
-    previous: Path | None = None,
-    renderer: RenderWorker | None = None,
-    now: dt.datetime | None = None,
-    strict: bool = False,
+    **options: Any,
 ) -> tuple[BuildResult, int | None]:
     """Refresh, build, and record the build in the run history as a manual build.
 
     With ``deliver``, the brief's deliveries are recorded pending (the formats they send are
     built too); send them with ``briefgen.schedule.manual.send_run``. Returns the result and
     the run's id (None if the history could not record a build that delivers nothing).
+    ``options`` are :func:`refresh_and_build`'s (out_dir, as_of, since, within_days, topics,
+    previous, renderer, now, strict).
     """
     from briefgen.build import find_brief
     from briefgen.errors import ScheduleError
@@ -101,10 +95,7 @@ def build_and_record(
     channels = require_channels(cfg, name, spec) if deliver else []
     if deliver:
         formats = formats_to_build(spec, formats or list(spec.formats))
-    result = refresh_and_build(cfg, name, warn=warn, formats=formats, out_dir=out_dir,
-                               as_of=as_of, since=since, within_days=within_days,
-                               topics=topics, previous=previous, renderer=renderer, now=now,
-                               strict=strict)
+    result = refresh_and_build(cfg, name, warn=warn, formats=formats, **options)
     try:
         return result, record_build(cfg, result.brief, result.files, channels=channels)
     except (ScheduleError, OSError) as exc:  # e.g. a read-only or broken state folder
